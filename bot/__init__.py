@@ -1,0 +1,1 @@
+"""News-interview Telegram bot."""

@@ -1,0 +1,85 @@
+"""The content model: what an interview is once parsed, and once stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One question and its answer. ``number`` is 1-based, as readers see it."""
+
+    number: int
+    question: tuple[str, ...]  # paragraphs
+    answer: tuple[str, ...]  # paragraphs
+
+    @property
+    def question_text(self) -> str:
+        return " ".join(self.question)
+
+    @property
+    def answer_text(self) -> str:
+        return "\n".join(self.answer)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A sentence of an answer, the unit of quote search."""
+
+    turn_number: int
+    position: int  # 0-based index of the sentence within the answer
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interview:
+    """A parsed interview, before it is stored."""
+
+    title: str
+    lead: tuple[str, ...]
+    turns: tuple[Turn, ...]
+    closing: tuple[str, ...] = ()
+    credits: tuple[str, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the summarizer produced for a piece (stored at publish time)."""
+
+    text: tuple[str, ...]  # the default summary, sentences in document order
+    short: tuple[str, ...] = ()
+    long: tuple[str, ...] = ()
+    gists: tuple[str, ...] = ()  # one line per turn, same order as turns
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A stored interview."""
+
+    id: int
+    title: str
+    lead: tuple[str, ...]
+    turns: tuple[Turn, ...]
+    closing: tuple[str, ...]
+    credits: tuple[str, ...]
+    speaker: str | None
+    published_at: datetime
+    summary: Summary = field(default_factory=lambda: Summary(text=()))
+
+    def turn(self, number: int) -> Turn | None:
+        if 1 <= number <= len(self.turns):
+            return self.turns[number - 1]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PieceInfo:
+    """A line of the archive."""
+
+    id: int
+    title: str
+    speaker: str | None
+    published_at: datetime
+    turn_count: int

@@ -1,0 +1,5 @@
+"""Persistence: one repository object over SQLite."""
+
+from storage.repository import DuplicatePieceError, Repository
+
+__all__ = ["DuplicatePieceError", "Repository"]

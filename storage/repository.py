@@ -1,0 +1,238 @@
+"""The repository: the only code that talks SQL.
+
+One aiosqlite connection (one thread), WAL, foreign keys, a busy timeout. Writes are serialised by
+a lock and run in short explicit transactions (``BEGIN IMMEDIATE``), never held across a network
+call. Pieces are immutable once published, so parsed ``Piece`` objects are cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.models import Interview, Piece, PieceInfo, Quote, Summary, Turn
+from storage.migrations import migrate
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5_000
+_PIECE_CACHE_SIZE = 32
+
+
+class DuplicatePieceError(Exception):
+    """The same text was already published."""
+
+    def __init__(self, piece_id: int) -> None:
+        super().__init__(f"already published as piece {piece_id}")
+        self.piece_id = piece_id
+
+
+def _dump(items: Sequence[str]) -> str:
+    return json.dumps(list(items), ensure_ascii=False)
+
+
+def _load(raw: str) -> tuple[str, ...]:
+    return tuple(json.loads(raw))
+
+
+def _timestamp(raw: str) -> datetime:
+    return datetime.fromisoformat(raw)
+
+
+class Repository:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+        self._pieces: OrderedDict[int, Piece] = OrderedDict()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Repository:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A short write transaction; writes from concurrent tasks are serialised."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def integrity_check(self) -> str:
+        row = await self._fetchone("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    async def add_piece(
+        self,
+        interview: Interview,
+        summary: Summary,
+        quotes: Sequence[Quote],
+        *,
+        source_hash: str,
+        published_at: datetime | None = None,
+    ) -> int:
+        """Store a parsed piece with its summary and quotes in one transaction; returns its id.
+
+        Raises ``DuplicatePieceError`` if a piece with the same source hash exists.
+        """
+        published_at = published_at or datetime.now(UTC)
+        gists = summary.gists or ("",) * len(interview.turns)
+        summary_json = json.dumps(
+            {"text": summary.text, "short": summary.short, "long": summary.long},
+            ensure_ascii=False,
+        )
+        async with self.transaction() as conn:
+            existing = await self._fetchone(
+                "SELECT id FROM pieces WHERE source_hash = ?", (source_hash,)
+            )
+            if existing is not None:
+                raise DuplicatePieceError(int(existing[0]))
+            cursor = await conn.execute(
+                "INSERT INTO pieces (title, speaker, lead, closing, credits, summary, source_hash,"
+                " published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    interview.title,
+                    interview.speaker,
+                    _dump(interview.lead),
+                    _dump(interview.closing),
+                    _dump(interview.credits),
+                    summary_json,
+                    source_hash,
+                    published_at.isoformat(),
+                ),
+            )
+            piece_id = cursor.lastrowid
+            assert piece_id is not None
+            await conn.executemany(
+                "INSERT INTO turns (piece_id, number, question, answer, gist) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (piece_id, t.number, _dump(t.question), _dump(t.answer), gist)
+                    for t, gist in zip(interview.turns, gists, strict=True)
+                ],
+            )
+            await conn.executemany(
+                "INSERT INTO quotes (piece_id, turn_number, position, text) VALUES (?, ?, ?, ?)",
+                [(piece_id, q.turn_number, q.position, q.text) for q in quotes],
+            )
+        logger.info(
+            "Stored piece %d (%d turns, %d quotes)", piece_id, len(interview.turns), len(quotes)
+        )
+        return piece_id
+
+    async def latest_piece_id(self) -> int | None:
+        row = await self._fetchone(
+            "SELECT id FROM pieces ORDER BY published_at DESC, id DESC LIMIT 1"
+        )
+        return int(row[0]) if row else None
+
+    async def count_pieces(self) -> int:
+        row = await self._fetchone("SELECT count(*) FROM pieces")
+        return int(row[0]) if row else 0
+
+    async def get_piece(self, piece_id: int) -> Piece | None:
+        cached = self._pieces.get(piece_id)
+        if cached is not None:
+            self._pieces.move_to_end(piece_id)
+            return cached
+        row = await self._fetchone(
+            "SELECT id, title, speaker, lead, closing, credits, summary, published_at"
+            " FROM pieces WHERE id = ?",
+            (piece_id,),
+        )
+        if row is None:
+            return None
+        turn_rows = await self._fetchall(
+            "SELECT number, question, answer, gist FROM turns WHERE piece_id = ? ORDER BY number",
+            (piece_id,),
+        )
+        summary = json.loads(row[6])
+        piece = Piece(
+            id=int(row[0]),
+            title=row[1],
+            speaker=row[2],
+            lead=_load(row[3]),
+            closing=_load(row[4]),
+            credits=_load(row[5]),
+            published_at=_timestamp(row[7]),
+            turns=tuple(Turn(int(r[0]), _load(r[1]), _load(r[2])) for r in turn_rows),
+            summary=Summary(
+                text=tuple(summary.get("text", ())),
+                short=tuple(summary.get("short", ())),
+                long=tuple(summary.get("long", ())),
+                gists=tuple(r[3] for r in turn_rows),
+            ),
+        )
+        self._pieces[piece_id] = piece
+        if len(self._pieces) > _PIECE_CACHE_SIZE:
+            self._pieces.popitem(last=False)
+        return piece
+
+    async def list_pieces(self, *, limit: int = 10, offset: int = 0) -> list[PieceInfo]:
+        rows = await self._fetchall(
+            "SELECT p.id, p.title, p.speaker, p.published_at,"
+            " (SELECT count(*) FROM turns t WHERE t.piece_id = p.id)"
+            " FROM pieces p ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [PieceInfo(int(r[0]), r[1], r[2], _timestamp(r[3]), int(r[4])) for r in rows]
+
+    # -- what a chat is reading -------------------------------------------------------------
+
+    async def set_chat_piece(self, chat_id: int, piece_id: int) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chat_pieces (chat_id, piece_id, chosen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET piece_id = excluded.piece_id,"
+                " chosen_at = excluded.chosen_at",
+                (chat_id, piece_id, datetime.now(UTC).isoformat()),
+            )
+
+    async def current_piece_id(self, chat_id: int) -> int | None:
+        """The piece the chat chose in the archive, unless a newer one came out since; else the
+        newest piece."""
+        row = await self._fetchone(
+            "SELECT c.piece_id FROM chat_pieces c WHERE c.chat_id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM pieces p WHERE p.published_at > c.chosen_at)",
+            (chat_id,),
+        )
+        if row is not None:
+            return int(row[0])
+        return await self.latest_piece_id()
