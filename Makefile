@@ -1,0 +1,46 @@
+# Newcomer commands: `make run` (bot, or a console preview without BOT_TOKEN) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint i18n bench bench-summary bench-search bench-broadcast clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m bot
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ --no-location --omit-header -o bot/locales/messages.pot bot handlers
+	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-fuzzy-matching
+	$(BIN)/pybabel compile -d bot/locales -D messages
+
+bench: bench-summary bench-search bench-broadcast
+
+bench-summary: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_summary
+
+bench-search: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_search
+
+bench-broadcast: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_broadcast
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

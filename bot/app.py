@@ -1,0 +1,92 @@
+"""Building the bot and the dispatcher, and running them (long polling)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, LinkPreviewOptions, TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+
+from bot.config import Settings
+from bot.i18n import N_, build_i18n
+from bot.publishing import ensure_seed
+from handlers import get_routers
+from storage import Repository
+
+logger = logging.getLogger(__name__)
+
+# (command, description) — descriptions are translated per menu language
+COMMANDS = (
+    ("start", N_("Start and main menu")),
+    ("summary", N_("Summary of the piece")),
+    ("questions", N_("List of questions")),
+    ("answer", N_("Answer number N")),
+    ("pieces", N_("All published pieces")),
+    ("search", N_("Find quotes")),
+    ("help", N_("How to use the bot")),
+)
+
+
+class ReaderLocaleMiddleware(I18nMiddleware):
+    """The reader's Telegram language when we speak it, else the default (Russian)."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        code = (user.language_code or "") if user else ""
+        language = code.split("-")[0].split("_")[0].lower()
+        return language if language in self.i18n.available_locales else self.i18n.default_locale
+
+
+def build_bot(settings: Settings, token: str | None = None) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    return Bot(
+        token or settings.require_token(),
+        session=session,
+        default=DefaultBotProperties(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+    )
+
+
+def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
+    i18n = i18n or build_i18n()
+    dp = Dispatcher(repo=repo, settings=settings, i18n=i18n)
+    ReaderLocaleMiddleware(i18n).setup(dp)
+    dp.include_routers(*get_routers())
+    dp.startup.register(_set_commands)
+    return dp
+
+
+async def _set_commands(bot: Bot, i18n: I18n) -> None:
+    for locale in i18n.available_locales:
+        commands = [
+            BotCommand(command=name, description=i18n.gettext(text, locale=locale))
+            for name, text in COMMANDS
+        ]
+        language = None if locale == i18n.default_locale else locale
+        await bot.set_my_commands(commands, language_code=language)
+
+
+async def run_polling(settings: Settings) -> None:
+    """Open storage, serve the bundled interview if empty, poll until SIGINT/SIGTERM."""
+    token = settings.require_token()
+    repo = await Repository.open(settings.database_path)
+    try:
+        seeded = await ensure_seed(repo)
+        if seeded:
+            logger.info("Empty store: published the bundled interview as piece %d", seeded)
+        bot = build_bot(settings, token)
+        try:
+            dp = build_dispatcher(repo, settings)
+            await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
+        finally:
+            await bot.session.close()
+    finally:
+        await repo.close()

@@ -1,0 +1,114 @@
+"""``python -m bot``: run, console preview, publish and other operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import Settings, SettingsError
+from bot.logs import setup_logging
+from bot.parsing import ParseError
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="News-interview Telegram bot. Without a command: run the bot if BOT_TOKEN "
+        "is set, else open the local console preview.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="poll the Bot API for updates (needs BOT_TOKEN)")
+    console = sub.add_parser("console", help="local preview in the terminal, no token needed")
+    console.add_argument("--lang", default="ru", help="reader's language: ru or en (default ru)")
+    publish = sub.add_parser("publish", help="store a piece from a text file")
+    publish.add_argument("file", type=Path)
+    publish.add_argument("--title", help="title (default: taken from the text)")
+    publish.add_argument("--speaker", help="the interviewee (default: taken from the text)")
+    sub.add_parser("pieces", help="list published pieces")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level if args.command == "run" else "WARNING", [settings.bot_token])
+    command = args.command or ("run" if settings.bot_token else "console")
+    try:
+        if command == "run":
+            settings.require_token()
+            from bot.app import run_polling
+
+            asyncio.run(run_polling(settings))
+        elif command == "console":
+            from bot.console import run_console
+
+            if not settings.bot_token and args.command is None:
+                print("BOT_TOKEN is not set: showing the local console preview.", flush=True)
+            asyncio.run(run_console(settings, language=getattr(args, "lang", "ru")))
+        elif command == "publish":
+            return _publish(settings, args.file, args.title, args.speaker)
+        elif command == "pieces":
+            asyncio.run(_pieces(settings))
+    except (SettingsError, ParseError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _publish(settings: Settings, path: Path, title: str | None, speaker: str | None) -> int:
+    from bot.publishing import prepare, store
+    from storage import DuplicatePieceError, Repository
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"error: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        prepared = prepare(data, title=title, speaker=speaker)
+    except ParseError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return 2
+
+    async def _store() -> int:
+        repo = await Repository.open(settings.database_path)
+        try:
+            return await store(repo, prepared)
+        finally:
+            await repo.close()
+
+    try:
+        piece_id = asyncio.run(_store())
+    except DuplicatePieceError as error:
+        print(f"error: {path}: this text is {error}", file=sys.stderr)
+        return 3
+    interview = prepared.interview
+    print(piece_id)
+    print(
+        f"published piece {piece_id}: {interview.title!r}, {len(interview.turns)} questions, "
+        f"speaker {interview.speaker or 'unknown'}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _pieces(settings: Settings) -> None:
+    from storage import Repository
+
+    repo = await Repository.open(settings.database_path)
+    try:
+        for info in await repo.list_pieces(limit=1000):
+            print(f"{info.id}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}")
+    finally:
+        await repo.close()

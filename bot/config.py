@@ -1,0 +1,115 @@
+"""Settings: one frozen object, read once from the environment (and ``.env``), validated."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://api.telegram.org"
+DEFAULT_DATABASE_PATH = "data/bot.sqlite3"
+_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A missing or malformed setting; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bot_token: str = field(default="", repr=False)
+    bot_api_url: str = DEFAULT_API_URL
+    database_path: Path = Path(DEFAULT_DATABASE_PATH)
+    admin_ids: frozenset[int] = frozenset()
+    broadcast_rate: float = 25.0
+    broadcast_paid: bool = False
+    log_level: str = "INFO"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, *, env_file: str | Path = ".env"
+    ) -> Settings:
+        """Read settings from ``env`` (default: the process environment over ``.env``)."""
+        if env is None:
+            file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+            env = {**file_values, **os.environ}
+        token = env.get("BOT_TOKEN", "").strip()
+        if token and not _TOKEN.match(token):
+            raise SettingsError(
+                "BOT_TOKEN is malformed: expected '<digits>:<secret>' from @BotFather"
+            )
+        api_url = env.get("BOT_API_URL", "").strip() or DEFAULT_API_URL
+        if not re.match(r"^https?://[^\s/]+", api_url):
+            raise SettingsError(f"BOT_API_URL must be an http(s) URL, got {api_url!r}")
+        paid = _flag(env, "BROADCAST_PAID")
+        rate = _number(env, "BROADCAST_RATE", 25.0)
+        if not 0 < rate <= (1000 if paid else 30):
+            limit = "1000 with BROADCAST_PAID=1" if paid else "30 (Telegram's free limit)"
+            raise SettingsError(f"BROADCAST_RATE must be above 0 and at most {limit}, got {rate:g}")
+        level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+        if level not in _LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+        port = _number(env, "WEBHOOK_PORT", 8080)
+        if port != int(port) or not 0 < port < 65536:
+            raise SettingsError(f"WEBHOOK_PORT must be a port number, got {port:g}")
+        return cls(
+            bot_token=token,
+            bot_api_url=api_url.rstrip("/"),
+            database_path=Path(env.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH),
+            admin_ids=_ids(env.get("ADMIN_IDS", "")),
+            broadcast_rate=rate,
+            broadcast_paid=paid,
+            log_level=level,
+            webhook_url=env.get("WEBHOOK_URL", "").strip(),
+            webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
+            webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
+            webhook_port=int(port),
+        )
+
+    def require_token(self) -> str:
+        if not self.bot_token:
+            raise SettingsError(
+                "BOT_TOKEN is not set: put it in the environment or .env "
+                "(or run `python -m bot console` for a local preview)"
+            )
+        return self.bot_token
+
+
+def _ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d{1,20}", part):
+            raise SettingsError(f"ADMIN_IDS must be comma-separated numeric user ids, got {part!r}")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _number(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be a number, got {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{key} must be 1 or 0, got {raw!r}")

@@ -1,0 +1,363 @@
+"""Plain-text interviews → ``Interview``.
+
+Formats a newsroom actually sends are detected automatically:
+
+* dash turns: paragraphs opening with ``— ``, ``– `` or ``- ``, questions and answers
+  alternating. When turns are separated by blank lines, an answer runs until the next turn and
+  the closing starts after the blank line that follows the last turn; when turns follow each
+  other line by line, each turn is one paragraph and whatever follows the last one is the closing;
+* labelled turns: ``Вопрос:``/``Ответ:``, ``Q:``/``A:``, or speaker labels (``Корр.:``/``Иванов:``).
+
+Credits ("Фото из открытых источников") are kept apart from the text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from itertools import pairwise
+
+from bot.language import split_sentences
+from bot.models import Interview, Quote, Turn
+
+MAX_SOURCE_BYTES = 2_000_000
+MAX_TITLE_CHARS = 100
+
+
+class ParseError(ValueError):
+    """A user mistake in a source file. ``code`` is stable (for translations); str() is English."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- decoding ----------------------------------------------------------------------------------
+
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def decode_source(data: bytes) -> str:
+    """Bytes of an uploaded file → text; refuses what is not a text file clearly."""
+    if not data.strip():
+        raise ParseError("empty", "the file is empty")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ParseError(
+            "too_large",
+            f"the file is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
+        )
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return _check_text(data.decode(encoding))
+            except UnicodeDecodeError as exc:
+                raise ParseError("encoding", f"the file is not valid {encoding.upper()}") from exc
+    if b"\x00" in data:
+        raise ParseError("binary", "the file is binary, not plain text")
+    try:
+        return _check_text(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    # Windows-1251 is what Russian newsrooms' older tools save; accept it only when the result
+    # reads as Russian, otherwise refuse rather than guess.
+    try:
+        text = data.decode("cp1251")
+    except UnicodeDecodeError as exc:
+        raise ParseError("encoding", "the file is neither UTF-8 nor Windows-1251 text") from exc
+    letters = _LETTER.findall(text)
+    cyrillic = _CYRILLIC.findall(text)
+    if not letters or len(cyrillic) / len(letters) < 0.6:
+        raise ParseError("encoding", "the file is not UTF-8 text (save it as UTF-8 and try again)")
+    return _check_text(text)
+
+
+def _check_text(text: str) -> str:
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
+    if controls > max(3, len(text) // 1000):
+        raise ParseError("binary", "the file is binary, not plain text")
+    return text
+
+
+# -- normalisation -----------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def normalise(text: str) -> str:
+    """Unify line ends and spaces (non-breaking ones included), drop invisible characters."""
+    text = unicodedata.normalize("NFC", text)
+    text = (
+        text.replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\u2028", "\n")
+        .replace("\u2029", "\n")
+    )
+    text = _INVISIBLE.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def source_hash(text: str) -> str:
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class _Line:
+    text: str
+    gap_before: bool  # a blank line precedes it
+
+
+def _lines(text: str) -> list[_Line]:
+    result: list[_Line] = []
+    gap = False
+    for raw in text.split("\n"):
+        if not raw:
+            gap = True
+            continue
+        result.append(_Line(raw, gap and bool(result)))
+        gap = False
+    return result
+
+
+# -- turn detection ----------------------------------------------------------------------------
+
+_DASH_TURN = re.compile(r"^[—–-]\s*(?=\S)")
+_DASH_TURN_STRICT = re.compile(r"^(?:[—–]\s?|-\s)(?=\S)")
+_LABEL = re.compile(
+    r"^(?P<label>[A-ZА-ЯЁ][\w.\-]{0,24}(?:\s[A-ZА-ЯЁ][\w.\-]{0,24}){0,2})\s?:\s*(?P<rest>.*)$"
+)
+_QUESTION_LABELS = {
+    "вопрос",
+    "в",
+    "q",
+    "question",
+    "корр",
+    "корреспондент",
+    "журналист",
+    "интервьюер",
+    "interviewer",
+    "ведущий",
+    "ведущая",
+}
+_ANSWER_LABELS = {"ответ", "о", "a", "answer"}
+_CREDIT = re.compile(
+    r"^(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|источник(?:и)?\s+фото|автор(?:\s+фото)?|"
+    r"беседовал[аи]?|подготовил[аи]?|записал[аи]?|текст|материал\s+подготовил[аи]?|"
+    r"photos?|photo\s+by|image|source|credits?|interview\s+by)\b",
+    re.IGNORECASE,
+)
+_MAX_CREDIT_CHARS = 160
+
+
+def _label_key(label: str) -> str:
+    return label.strip().rstrip(".").lower()
+
+
+@dataclass(slots=True)
+class _Item:
+    """A turn in the making: its opening paragraph and the ones that run on."""
+
+    paragraphs: list[str]
+    label: str | None = None
+
+
+def parse_interview(
+    text: str, *, title: str | None = None, speaker: str | None = None
+) -> Interview:
+    """Parse a (decoded) interview text. Raises ``ParseError`` when it is not one."""
+    text = normalise(text)
+    if not text:
+        raise ParseError("empty", "the file is empty")
+    lines = _lines(text)
+    labelled = _labelled_layout(lines)
+    if labelled is not None:
+        start, items, closing, a_label = labelled
+    else:
+        start, items, closing = _dash_layout(lines)
+        a_label = None
+    if len(items) < 2:
+        raise ParseError(
+            "no_turns",
+            "no question/answer turns found: turns start with a dash (— ) or a label "
+            "such as 'Вопрос:'/'Ответ:'",
+        )
+    if len(items) % 2:
+        last = items[-1].paragraphs[0]
+        raise ParseError(
+            "unanswered",
+            f"the last question has no answer: {last[:80]!r}",
+        )
+    lead = [line.text for line in lines[:start]]
+    lead, credits_before = _split_credits(lead)
+    closing, credits_after = _split_credits(closing)
+    turns = tuple(
+        Turn(
+            number=i // 2 + 1,
+            question=tuple(items[i].paragraphs),
+            answer=tuple(items[i + 1].paragraphs),
+        )
+        for i in range(0, len(items), 2)
+    )
+    derived_title, lead = _title_and_lead(lead)
+    chosen_title = _clean_title(title) if title else derived_title
+    if not chosen_title:
+        raise ParseError("no_title", "the piece has no lead to take a title from; pass --title")
+    return Interview(
+        title=chosen_title,
+        lead=tuple(lead),
+        turns=turns,
+        closing=tuple(closing),
+        credits=tuple(credits_before + credits_after),
+        speaker=(speaker.strip() or None) if speaker else _derive_speaker(lead, turns, a_label),
+    )
+
+
+def _dash_layout(lines: list[_Line]) -> tuple[int, list[_Item], list[str]]:
+    starts = [i for i, line in enumerate(lines) if _DASH_TURN_STRICT.match(line.text)]
+    if not starts:
+        return len(lines), [], []
+    first, last = starts[0], starts[-1]
+    blank_separated = sum(lines[i].gap_before for i in starts[1:]) * 2 > len(starts) - 1
+    items: list[_Item] = []
+    closing: list[str] = []
+    for index in range(first, len(lines)):
+        line = lines[index]
+        if index in starts:
+            items.append(_Item([_DASH_TURN.sub("", line.text)]))
+        elif index < last or (blank_separated and not line.gap_before and not closing):
+            items[-1].paragraphs.append(line.text)
+        else:
+            closing.append(line.text)
+    return first, items, closing
+
+
+def _labelled_layout(
+    lines: list[_Line],
+) -> tuple[int, list[_Item], list[str], str] | None:
+    labelled = [(i, m) for i, line in enumerate(lines) if (m := _LABEL.match(line.text))]
+    counts = Counter(_label_key(m["label"]) for _, m in labelled)
+    if len(counts) < 2:
+        return None
+    (first_key, first_n), (second_key, second_n) = counts.most_common(2)
+    if min(first_n, second_n) < 1 or (
+        first_n + second_n < 4 and not ({first_key, second_key} & _QUESTION_LABELS)
+    ):
+        return None
+    pair = {first_key, second_key}
+    # the questioner: a known interviewer label, else whoever speaks first
+    order = [_label_key(m["label"]) for _, m in labelled if _label_key(m["label"]) in pair]
+    q_key = next((k for k in pair if k in _QUESTION_LABELS), None)
+    if q_key is None:
+        q_key = next((k for k in pair if k not in _ANSWER_LABELS), order[0])
+    turn_lines = [(i, m) for i, m in labelled if _label_key(m["label"]) in pair]
+    # labels must alternate (question first); otherwise this is not a labelled interview
+    keys = [_label_key(m["label"]) for _, m in turn_lines]
+    if keys[0] != q_key or any(a == b for a, b in pairwise(keys)):
+        return None
+    if len(turn_lines) < 2:
+        return None
+    starts = {i: m for i, m in turn_lines}
+    first, last = turn_lines[0][0], turn_lines[-1][0]
+    blank_separated = sum(lines[i].gap_before for i, _ in turn_lines[1:]) * 2 > len(turn_lines) - 1
+    items: list[_Item] = []
+    closing: list[str] = []
+    a_label = ""
+    for index in range(first, len(lines)):
+        line = lines[index]
+        match = starts.get(index)
+        if match is not None:
+            rest = match["rest"].strip()
+            items.append(_Item([rest] if rest else [], label=match["label"]))
+            if _label_key(match["label"]) != q_key:
+                a_label = match["label"]
+        elif index < last or (blank_separated and not line.gap_before and not closing):
+            items[-1].paragraphs.append(line.text)
+        else:
+            closing.append(line.text)
+    for item in items:
+        if not item.paragraphs:
+            raise ParseError("empty_turn", f"a turn labelled {item.label!r} has no text")
+    return first, items, closing, a_label
+
+
+def _split_credits(paragraphs: list[str]) -> tuple[list[str], list[str]]:
+    text, credits = [], []
+    for paragraph in paragraphs:
+        if len(paragraph) <= _MAX_CREDIT_CHARS and _CREDIT.match(paragraph):
+            credits.append(paragraph)
+        else:
+            text.append(paragraph)
+    return text, credits
+
+
+def _clean_title(title: str) -> str:
+    title = normalise(title).replace("\n", " ")
+    return _shorten(title, MAX_TITLE_CHARS)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:—–-") + "…"
+
+
+def _title_and_lead(lead: list[str]) -> tuple[str, list[str]]:
+    """A heading-like first paragraph is the title; otherwise the lead's first sentence is."""
+    if not lead:
+        return "", lead
+    first = lead[0]
+    if len(lead) > 1 and len(first) <= MAX_TITLE_CHARS and not first.endswith((".", ",", ";")):
+        return first, lead[1:]
+    sentences = split_sentences(first)
+    return _shorten(sentences[0] if sentences else first, MAX_TITLE_CHARS), lead
+
+
+_ADDRESS = re.compile(r"^([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?: [А-ЯЁ][а-яё]+)?),\s")
+
+
+def _derive_speaker(
+    lead: list[str], turns: tuple[Turn, ...], answer_label: str | None
+) -> str | None:
+    """The interviewee, when the text says so reliably; else ``None``."""
+    lead_text = " ".join(lead)
+    if answer_label and _label_key(answer_label) not in _ANSWER_LABELS:
+        label = answer_label.strip()
+        full = re.search(
+            rf"\b([А-ЯЁA-Z][а-яёa-z]+(?:-[А-ЯЁ][а-яё]+)?) {re.escape(label)}\b", lead_text
+        )
+        return f"{full.group(1)} {label}" if full else label
+    if not turns:
+        return None
+    address = _ADDRESS.match(turns[0].question[0])
+    if address is None:
+        return None
+    name = address.group(1)
+    # the lead must name the same person in full: "…эксперт Байкадам Курамаев"
+    full = re.search(rf"\b{re.escape(name)} ([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?)\b", lead_text)
+    return f"{name} {full.group(1)}" if full else None
+
+
+def extract_quotes(interview: Interview) -> list[Quote]:
+    """Every sentence of every answer, tied to its turn."""
+    quotes: list[Quote] = []
+    for turn in interview.turns:
+        position = 0
+        for paragraph in turn.answer:
+            for sentence in split_sentences(paragraph):
+                quotes.append(Quote(turn.number, position, sentence))
+                position += 1
+    return quotes

@@ -1,0 +1,538 @@
+"""Offline, Russian-aware extractive summaries of interviews.
+
+Method (the evidence is in docs/summaries.md):
+
+1. Sentences come from razdel (``split_sentences``), each tagged with its place in the piece:
+   lead, question, answer or closing. Credits never enter.
+2. Each sentence becomes a tf-idf vector of content lemmas (pymorphy3; prepositions, pronouns,
+   particles and the like dropped; idf over the piece's own sentences).
+3. Centrality is continuous LexRank: PageRank over cosine similarities. The similarity matrix is
+   never built: with unit rows ``X``, ``S = X·Xᵀ``, so one power step costs two sparse passes,
+   ``O(non-zeros)`` — linear in the length of the piece.
+4. Priors that readers of interviews expect: the lead's first sentence opens the summary (the
+   news), questions and credits are never chosen, sentences carrying little (``Это очень важное
+   событие.``) or leaning on the previous one (``Поэтому…``) are held back.
+5. Selection is MMR (relevance minus redundancy with what is already chosen), at most one
+   sentence per answer while there are turns to spare, within a sentence and character budget,
+   then put back in document order. Sentences are returned whole, exactly as written.
+
+A gist is the most central sentence of an answer that is also close to its question, shortened
+at a clause or word boundary with "…" when it is long.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from bot.language import lemma, morph, split_sentences, words
+from bot.models import Interview, Summary
+
+Section = Literal["lead", "question", "answer", "closing"]
+
+SUMMARY_MAX_CHARS = 800
+SUMMARY_MAX_SENTENCES = 5
+SUMMARY_MIN_SENTENCES = 3
+SHORT_MAX_CHARS = 400
+LONG_MAX_SENTENCES = 8
+LONG_MAX_CHARS = 1800
+GIST_MAX_CHARS = 160
+MAX_SENTENCE_CHARS = 400  # longer ones do not fit a summary of a few sentences
+MIN_TERMS = 3  # fewer content words than this is not a statement worth quoting
+FULL_TERMS = 7  # from this many content words a sentence is not penalised for being thin
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Knobs of the method; the defaults are the shipped ones (other values for experiments)."""
+
+    priors: bool = True  # lead first, thin/anaphoric sentences held back
+    mmr: bool = True  # redundancy removal and one sentence per answer
+    centrality: Literal["lexrank", "centroid"] = "lexrank"
+    damping: float = 0.85
+    mmr_lambda: float = 0.7
+    anaphora_penalty: float = 0.6
+    announcement_penalty: float = 0.5
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    index: int  # document order
+    text: str
+    section: Section
+    turn: int  # 1-based turn number, 0 outside turns
+    terms: tuple[str, ...]  # content lemmas, in order, repeats kept
+
+
+# -- words ---------------------------------------------------------------------------------------
+
+_STOP_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "PRED"})
+_STOP_LEMMAS = frozenset(
+    [
+        "быть",
+        "это",
+        "весь",
+        "свой",
+        "сам",
+        "самый",
+        "мочь",
+        "очень",
+        "так",
+        "также",
+        "тоже",
+        "еще",
+        "уже",
+        "только",
+        "даже",
+        "вот",
+        "там",
+        "тут",
+        "здесь",
+        "сейчас",
+        "теперь",
+        "когда",
+        "где",
+        "как",
+        "чем",
+        "если",
+        "то",
+        "так-то",
+        "который",
+        "какой",
+        "ли",
+        "же",
+        "бы",
+        "не",
+        "ни",
+        "да",
+        "нет",
+        "и",
+        "а",
+        "но",
+        "или",
+        "раз",
+        "просто",
+        "вообще",
+        "конечно",
+        "пожалуй",
+    ]
+)
+
+
+@lru_cache(maxsize=200_000)
+def content_lemma(word: str) -> str | None:
+    """The lemma of a word that carries meaning; ``None`` for function words and pronouns."""
+    low = word.lower().replace("ё", "е")
+    if not any("а" <= ch <= "я" for ch in low):
+        return low if len(low) > 1 or low.isdigit() else None
+    tag = morph().tag(low)[0]
+    if tag.POS in _STOP_POS or "Apro" in tag:
+        return None
+    base = lemma(low)
+    if base in _STOP_LEMMAS or len(base) < 2:
+        return None
+    return base
+
+
+def content_terms(text: str) -> tuple[str, ...]:
+    return tuple(term for word in words(text) if (term := content_lemma(word)) is not None)
+
+
+# -- sentences -----------------------------------------------------------------------------------
+
+_CREDIT = re.compile(
+    r"^(?:фото|видео|иллюстраци|источник|автор|беседовал|подготовил|записал|текст\s*:|"
+    r"материал подготовил|photo|source|credits?)",
+    re.IGNORECASE,
+)
+# First words that make a sentence lean on the one before it ("Поэтому…", "В этом контексте…").
+_ANAPHORIC = re.compile(
+    r"^(?:это|этот|эта|эти|этим|этого|этому|он|она|оно|они|его|ее|её|их|ему|ей|им|"
+    r"тот|та|те|тем|того|такой|такая|такие|так|поэтому|потому|тут|здесь|там|тогда|"
+    r"да|нет|но|а|и|или|кроме того|однако|также|тоже|вот|причем|притом|"
+    r"(?:в|во|при|на|из-за|по|для|за|после|с|со|к|от|до|о|об|из|у) "
+    r"(?:этом|этого|этой|этих|этим|этому|эту|это|том|тех|таком|такой|таких|нем|ней|них)"
+    r"(?! (?:году|месяце|сезоне|квартале|неделе|веке|регионе|городе|области|стране)))\b",
+    re.IGNORECASE,
+)
+# A lead sentence that announces the conversation ("X рассказал, почему…") says what will be
+# discussed, not what was said.
+_SPEECH_VERB = re.compile(
+    r"\b(?:рассказ|объясн|ответил|отвечает|поделил|делится|обсудил|обсуждает|рассужда|размышля)",
+    re.IGNORECASE,
+)
+_ANNOUNCES = re.compile(
+    r"(?:,\s*(?:почему|зачем|как|что|чем|чего|когда|где|куда|откуда|сколько|какие|какой|какая|"
+    r"каким|каких|стоит ли|нужно ли|можно ли)\b|\bо том\b|\bна вопросы\b|\bв интервью\b|^О\s)",
+    re.IGNORECASE,
+)
+
+
+def sentences_of(interview: Interview) -> list[Sentence]:
+    """Every sentence of the piece in reading order, credits left out."""
+    blocks: list[tuple[Section, int, tuple[str, ...]]] = [("lead", 0, interview.lead)]
+    for turn in interview.turns:
+        blocks.append(("question", turn.number, turn.question))
+        blocks.append(("answer", turn.number, turn.answer))
+    blocks.append(("closing", 0, interview.closing))
+    result: list[Sentence] = []
+    for section, turn_number, paragraphs in blocks:
+        for paragraph in paragraphs:
+            for text in split_sentences(paragraph):
+                text = text.strip()
+                if text:
+                    sentence = Sentence(
+                        len(result), text, section, turn_number, content_terms(text)
+                    )
+                    result.append(sentence)
+    return result
+
+
+def is_question(text: str) -> bool:
+    return "?" in text.rstrip()[-3:]
+
+
+def is_credit(text: str) -> bool:
+    return len(text) <= 160 and _CREDIT.match(text.lstrip("—–- ")) is not None
+
+
+def is_candidate(sentence: Sentence, max_chars: int = MAX_SENTENCE_CHARS) -> bool:
+    """May this sentence stand in a summary: the lead's or the expert's, a whole statement."""
+    return (
+        sentence.section in ("lead", "answer")
+        and not is_question(sentence.text)
+        and not is_credit(sentence.text)
+        and len(set(sentence.terms)) >= MIN_TERMS
+        and len(sentence.text) <= max_chars
+    )
+
+
+def announces(sentence: Sentence) -> bool:
+    return (
+        sentence.section == "lead"
+        and _SPEECH_VERB.search(sentence.text) is not None
+        and _ANNOUNCES.search(sentence.text) is not None
+    )
+
+
+def substance(sentence: Sentence, settings: Settings) -> float:
+    """How much a sentence says on its own: thin, anaphoric or announcing ones score below 1."""
+    if not settings.priors:
+        return 1.0
+    factor = min(1.0, len(set(sentence.terms)) / FULL_TERMS)
+    if _ANAPHORIC.match(sentence.text.lstrip('—–-«"( ')):
+        factor *= settings.anaphora_penalty
+    if announces(sentence):
+        factor *= settings.announcement_penalty
+    return factor
+
+
+# -- vectors and centrality ----------------------------------------------------------------------
+
+Vector = dict[str, float]
+
+
+def tfidf_vectors(sentences: list[Sentence]) -> list[Vector]:
+    """Unit-length tf-idf vectors, idf taken over the piece's own sentences."""
+    total = len(sentences)
+    df = Counter(term for sentence in sentences for term in set(sentence.terms))
+    vectors: list[Vector] = []
+    for sentence in sentences:
+        counts = Counter(sentence.terms)
+        vector = {t: n * (math.log((1 + total) / (1 + df[t])) + 1.0) for t, n in counts.items()}
+        norm = math.sqrt(sum(w * w for w in vector.values()))
+        vectors.append({t: w / norm for t, w in vector.items()} if norm else {})
+    return vectors
+
+
+def dot(a: Vector, b: Vector) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+
+def add_scaled(into: Vector, vector: Vector, scale: float) -> None:
+    for term, weight in vector.items():
+        into[term] = into.get(term, 0.0) + scale * weight
+
+
+def lexrank(vectors: list[Vector], damping: float = 0.85, iterations: int = 100) -> list[float]:
+    """Continuous LexRank without the n×n matrix.
+
+    ``S = X·Xᵀ`` minus the diagonal, so a sentence's degree is ``xᵢ·Σx − 1`` and a power step
+    ``pⱼ ← (1−d)/n + d·Σᵢ pᵢ·Sᵢⱼ/degᵢ`` is ``xⱼ·(Σᵢ (pᵢ/degᵢ)·xᵢ) − pⱼ/degⱼ``: linear in the
+    number of non-zero weights. Sentences that share no word with any other (degree 0) spread
+    their rank evenly, as dangling pages do in PageRank.
+    """
+    n = len(vectors)
+    if n == 0:
+        return []
+    ids: dict[str, int] = {}
+    rows = [[(ids.setdefault(t, len(ids)), w) for t, w in v.items()] for v in vectors]
+    total = [0.0] * len(ids)
+    for row in rows:
+        for i, w in row:
+            total[i] += w
+    self_sim = [1.0 if row else 0.0 for row in rows]
+    degree = [
+        max(0.0, sum(w * total[i] for i, w in row) - s)
+        for row, s in zip(rows, self_sim, strict=True)
+    ]
+    live = [deg > 1e-9 for deg in degree]
+    rank = [1.0 / n] * n
+    for _ in range(iterations):
+        flow = [0.0] * len(ids)
+        dangling = 0.0
+        for row, p, deg, ok in zip(rows, rank, degree, live, strict=True):
+            if ok:
+                scale = p / deg
+                for i, w in row:
+                    flow[i] += scale * w
+            else:
+                dangling += p
+        base = (1.0 - damping) / n + damping * dangling / n
+        new = [
+            base + damping * max(0.0, sum(w * flow[i] for i, w in row) - (p / deg if ok else 0.0))
+            for row, p, deg, ok in zip(rows, rank, degree, live, strict=True)
+        ]
+        norm = sum(new)
+        new = [r / norm for r in new]
+        delta = sum(abs(a - b) for a, b in zip(new, rank, strict=True))
+        rank = new
+        if delta < 1e-5:
+            break
+    return rank
+
+
+def centroid_scores(vectors: list[Vector]) -> list[float]:
+    """Cosine of each sentence with the centroid of the piece (a cheaper centrality)."""
+    total: Vector = {}
+    for vector in vectors:
+        add_scaled(total, vector, 1.0)
+    norm = math.sqrt(sum(w * w for w in total.values())) or 1.0
+    return [dot(vector, total) / norm for vector in vectors]
+
+
+def centrality(vectors: list[Vector], settings: Settings) -> list[float]:
+    scores = (
+        lexrank(vectors, settings.damping)
+        if settings.centrality == "lexrank"
+        else centroid_scores(vectors)
+    )
+    top = max(scores, default=0.0) or 1.0
+    return [score / top for score in scores]
+
+
+# -- selection -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    max_sentences: int
+    max_chars: int
+    per_turn: int  # at most this many sentences of one answer (while other answers remain)
+    max_lead: int  # at most this many lead sentences (while answers remain): the expert speaks
+
+
+def target_sentences(candidates: int) -> int:
+    """3 for short pieces, up to 5 for longer ones: about a third of the candidate sentences."""
+    return max(SUMMARY_MIN_SENTENCES, min(SUMMARY_MAX_SENTENCES, round(candidates / 3)))
+
+
+def select(
+    pool: list[Sentence],
+    relevance: dict[int, float],
+    vectors: list[Vector],
+    budget: Budget,
+    settings: Settings,
+    chosen: Sequence[Sentence] = (),
+) -> list[Sentence]:
+    """Greedy MMR within a budget; returns the chosen sentences in document order."""
+    picked = list(chosen)
+    used = sum(len(s.text) + 1 for s in picked)
+    taken = {s.index for s in picked}
+    remaining = [s for s in pool if s.index not in taken]
+    redundancy = {
+        s.index: max((dot(vectors[s.index], vectors[c.index]) for c in picked), default=0.0)
+        for s in remaining
+    }
+    strict = True
+    while remaining and len(picked) < budget.max_sentences:
+        best = _best(remaining, picked, relevance, redundancy, used, budget, settings, strict)
+        if best is None:
+            if strict and settings.mmr:
+                strict = False  # nothing else fits the structure: fill from what is left
+                continue
+            break
+        picked.append(best)
+        used += len(best.text) + 1
+        remaining.remove(best)
+        for sentence in remaining:
+            overlap = dot(vectors[sentence.index], vectors[best.index])
+            redundancy[sentence.index] = max(redundancy[sentence.index], overlap)
+    return sorted(picked, key=lambda s: s.index)
+
+
+def _best(
+    remaining: list[Sentence],
+    picked: list[Sentence],
+    relevance: dict[int, float],
+    redundancy: dict[int, float],
+    used: int,
+    budget: Budget,
+    settings: Settings,
+    strict: bool,
+) -> Sentence | None:
+    per_turn = Counter(s.turn for s in picked if s.section == "answer")
+    leads = sum(s.section == "lead" for s in picked)
+    best: Sentence | None = None
+    best_value = -math.inf
+    for sentence in remaining:
+        if used + len(sentence.text) > budget.max_chars:
+            continue
+        if strict and settings.mmr:
+            if sentence.section == "lead" and leads >= budget.max_lead:
+                continue
+            if sentence.section == "answer" and per_turn[sentence.turn] >= budget.per_turn:
+                continue
+        value = relevance[sentence.index]
+        if settings.mmr and picked:
+            lam = settings.mmr_lambda
+            value = lam * value - (1 - lam) * redundancy[sentence.index]
+        if value > best_value:
+            best, best_value = sentence, value
+    return best
+
+
+def opening(
+    sentences: list[Sentence], settings: Settings, max_chars: int = MAX_SENTENCE_CHARS
+) -> list[Sentence]:
+    """The lead's first statement that fits: what happened opens every summary."""
+    if not settings.priors:
+        return []
+    for sentence in sentences:
+        if sentence.section != "lead":
+            break
+        if is_candidate(sentence, max_chars):
+            return [sentence]
+    return []
+
+
+# -- gists ---------------------------------------------------------------------------------------
+
+_CLAUSE_BREAKS = (", ", "; ", ": ", " — ", " – ", " - ")
+_PAIRS = (("«", "»"), ("(", ")"), ("„", "“"))
+_DANGLING_POS = frozenset({"PREP", "CONJ", "PRCL"})
+
+
+def shorten(text: str, limit: int = GIST_MAX_CHARS) -> str:
+    """Cut a sentence to ``limit`` characters at a clause (else word) boundary, ending in "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    window = text[: limit - 1]
+    clause = max(window.rfind(mark) for mark in _CLAUSE_BREAKS)
+    if clause >= limit * 0.45:
+        cut = window[:clause]
+    else:
+        space = window.rfind(" ")
+        cut = window[:space] if space > 0 else window
+    cut = _trim_tail(cut)
+    return (cut or window.rstrip()) + "…"
+
+
+def _trim_tail(cut: str) -> str:
+    """Drop an unclosed quote or bracket, trailing punctuation and dangling function words."""
+    for _ in range(20):
+        before = cut
+        for open_mark, close_mark in _PAIRS:
+            if cut.count(open_mark) > cut.count(close_mark):
+                cut = cut[: cut.rfind(open_mark)]
+        cut = cut.rstrip(' ,;:—–-"«„(')
+        last = cut.rsplit(" ", 1)
+        if len(last) == 2 and _is_dangling(last[1]):
+            cut = last[0]
+        if cut == before:
+            break
+    return cut
+
+
+def _is_dangling(word: str) -> bool:
+    low = word.lower()
+    if not low.isalpha():
+        return False
+    return morph().tag(low)[0].POS in _DANGLING_POS or low in {"который", "которые", "которая"}
+
+
+def gist(
+    answer: list[Sentence],
+    question_vector: Vector,
+    vectors: list[Vector],
+    central: list[float],
+    settings: Settings,
+) -> str:
+    """The answer's most central sentence that also answers the question, shortened."""
+    if not answer:
+        return ""
+    statements = [s for s in answer if not is_question(s.text)] or answer
+
+    def value(sentence: Sentence) -> float:
+        relevance = 0.6 * central[sentence.index] + 0.4 * dot(
+            vectors[sentence.index], question_vector
+        )
+        fits = 1.0 if len(sentence.text) <= GIST_MAX_CHARS * 1.5 else 0.85
+        return relevance * substance(sentence, settings) * fits
+
+    best = max(statements, key=value)
+    return shorten(best.text)
+
+
+# -- the summary ---------------------------------------------------------------------------------
+
+
+def summarize(interview: Interview, settings: Settings = DEFAULT_SETTINGS) -> Summary:
+    """Default (3–5 sentences, ≤ 800 characters), short, long summaries and a gist per turn."""
+    sentences = sentences_of(interview)
+    vectors = tfidf_vectors(sentences)
+    central = centrality(vectors, settings)
+    pool = [s for s in sentences if is_candidate(s)]
+    relevance = {s.index: central[s.index] * substance(s, settings) for s in pool}
+
+    size = target_sentences(len(pool))
+    budget = Budget(size, SUMMARY_MAX_CHARS, per_turn=1, max_lead=size // 2)
+    text = select(pool, relevance, vectors, budget, settings, opening(sentences, settings))
+
+    short_budget = Budget(2, SHORT_MAX_CHARS, per_turn=1, max_lead=1)
+    short_lead = opening(sentences, settings, SHORT_MAX_CHARS - 100)
+    short = select(pool, relevance, vectors, short_budget, settings, short_lead)
+
+    long_budget = Budget(LONG_MAX_SENTENCES, LONG_MAX_CHARS, per_turn=1, max_lead=3)
+    long = select(pool, relevance, vectors, long_budget, settings, text)
+
+    by_turn: dict[int, list[Sentence]] = {}
+    questions: dict[int, Vector] = {}
+    for sentence in sentences:
+        if sentence.section == "answer":
+            by_turn.setdefault(sentence.turn, []).append(sentence)
+        elif sentence.section == "question":
+            add_scaled(questions.setdefault(sentence.turn, {}), vectors[sentence.index], 1.0)
+    gists = tuple(
+        gist(
+            by_turn.get(turn.number, []), questions.get(turn.number, {}), vectors, central, settings
+        )
+        for turn in interview.turns
+    )
+    return Summary(
+        text=tuple(s.text for s in text),
+        short=tuple(s.text for s in short),
+        long=tuple(s.text for s in long),
+        gists=gists,
+    )

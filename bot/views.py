@@ -1,0 +1,266 @@
+"""What readers see: message texts (escaped HTML, split to fit) and their keyboards.
+
+Plain functions of the content model; the handlers only send what these return. Interface
+strings go through gettext (``_``) and are translated by the reader's Telegram language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.chunks import Block, escape, render, shorten
+from bot.models import Piece, PieceInfo
+
+QUESTIONS_PER_PAGE = 8
+PIECES_PER_PAGE = 8
+BUTTON_CHARS = 60
+LIST_QUESTION_CHARS = 220
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    """One or more messages; the keyboard goes under the last one."""
+
+    messages: list[str]
+    keyboard: InlineKeyboardMarkup | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _date(piece: Piece | PieceInfo) -> str:
+    return piece.published_at.strftime("%d.%m.%Y")
+
+
+def start_screen(first_name: str, piece: Piece | None) -> Screen:
+    name = escape(first_name or _("reader"))
+    lines = [
+        _("Hello, {name}!").format(name=name),
+        _(
+            "I bring you news interviews: a short summary, the list of questions and each "
+            "answer on its own."
+        ),
+        "",
+        _("/summary — the summary of the piece"),
+        _("/questions — the questions; tap one to read the answer"),
+        _("/answer N — answer number N"),
+        _("/pieces — all published pieces"),
+        _("/search WORDS — find quotes"),
+        _("/help — how to use the bot"),
+    ]
+    if piece is None:
+        lines += ["", _("Nothing has been published yet.")]
+        return Screen(["\n".join(lines)])
+    lines += ["", _("Newest: <b>{title}</b>").format(title=escape(piece.title))]
+    return Screen(["\n".join(lines)], piece_menu(piece))
+
+
+def help_screen(bot_username: str) -> Screen:
+    text = "\n".join(
+        [
+            _("<b>How to read</b>"),
+            _("/summary — the summary; /summary short or /summary long for other lengths"),
+            _("/questions — the questions as buttons; a tap opens the answer"),
+            _("/answer N — answer number N, e.g. /answer 3"),
+            _("/pieces — the archive, newest first; choose a piece to read it"),
+            _("/search WORDS — quotes that contain the words (any word form)"),
+            "",
+            _("In any chat, type @{username} and a few words to find and share a quote.").format(
+                username=escape(bot_username)
+            ),
+        ]
+    )
+    return Screen([text])
+
+
+def piece_menu(piece: Piece) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Summary"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY))
+    builder.button(
+        text=_("Questions ({count})").format(count=len(piece.turns)),
+        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def _header(piece: Piece) -> list[Block]:
+    blocks = [Block(piece.title, "b")]
+    byline = " · ".join(part for part in (piece.speaker, _date(piece)) if part)
+    blocks.append(Block(byline, "i", gap=False))
+    return blocks
+
+
+def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
+    summary = piece.summary
+    sentences = {
+        View.SUMMARY_SHORT: summary.short,
+        View.SUMMARY_LONG: summary.long,
+    }.get(view, summary.text) or summary.text
+    if not sentences:
+        sentences = piece.lead
+    blocks = [*_header(piece), Block(" ".join(sentences))]
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Questions ({count})").format(count=len(piece.turns)),
+        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    )
+    if view != View.SUMMARY_SHORT and summary.short:
+        builder.button(
+            text=_("Shorter"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY_SHORT)
+        )
+    if view != View.SUMMARY_LONG and summary.long:
+        builder.button(
+            text=_("Longer"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY_LONG)
+        )
+    builder.adjust(1, 2)
+    return Screen(render(blocks), builder.as_markup())
+
+
+def page_count(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def questions_screen(piece: Piece, page: int = 0) -> Screen:
+    pages = page_count(len(piece.turns), QUESTIONS_PER_PAGE)
+    page = min(max(page, 0), pages - 1)
+    first = page * QUESTIONS_PER_PAGE
+    turns = piece.turns[first : first + QUESTIONS_PER_PAGE]
+    blocks = [Block(piece.title, "b")]
+    if pages > 1:
+        blocks.append(
+            Block(_("Questions, page {page} of {pages}").format(page=page + 1, pages=pages), "i")
+        )
+    gists = piece.summary.gists
+    for turn in turns:
+        blocks.append(Block(f"{turn.number}. {shorten(turn.question_text, LIST_QUESTION_CHARS)}"))
+        gist = gists[turn.number - 1] if turn.number <= len(gists) else ""
+        if gist:
+            blocks.append(Block(f"→ {gist}", "i", gap=False))
+    builder = InlineKeyboardBuilder()
+    for turn in turns:
+        builder.button(
+            text=shorten(f"{turn.number}. {turn.question_text}", BUTTON_CHARS),
+            callback_data=AnswerView(piece=piece.id, n=turn.number),
+        )
+    sizes = [1] * len(turns)
+    nav = 0
+    if page > 0:
+        builder.button(
+            text="◀", callback_data=PieceView(piece=piece.id, view=View.QUESTIONS, page=page - 1)
+        )
+        nav += 1
+    if page < pages - 1:
+        builder.button(
+            text="▶", callback_data=PieceView(piece=piece.id, view=View.QUESTIONS, page=page + 1)
+        )
+        nav += 1
+    builder.button(text=_("Summary"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY))
+    builder.adjust(*sizes, *([nav] if nav else []), 1)
+    # the list must be one message (it is edited in place when paging)
+    return Screen(render(blocks)[:1], builder.as_markup())
+
+
+def answer_screen(piece: Piece, number: int) -> Screen | None:
+    turn = piece.turn(number)
+    if turn is None:
+        return None
+    total = len(piece.turns)
+    blocks = [
+        Block(
+            _("{title} · question {n} of {total}").format(
+                title=shorten(piece.title, 80), n=number, total=total
+            ),
+            "i",
+        ),
+        *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
+        *_answer_blocks(piece.speaker, turn.answer),
+    ]
+    builder = InlineKeyboardBuilder()
+    row = 0
+    if number > 1:
+        builder.button(
+            text=f"◀ {number - 1}", callback_data=AnswerView(piece=piece.id, n=number - 1)
+        )
+        row += 1
+    if number < total:
+        builder.button(
+            text=f"{number + 1} ▶", callback_data=AnswerView(piece=piece.id, n=number + 1)
+        )
+        row += 1
+    page = (number - 1) // QUESTIONS_PER_PAGE
+    builder.button(
+        text=_("All questions"),
+        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS, page=page),
+    )
+    builder.adjust(*([row] if row else []), 1)
+    return Screen(render(blocks), builder.as_markup())
+
+
+def _answer_blocks(speaker: str | None, paragraphs: tuple[str, ...]) -> list[Block]:
+    """The answer's paragraphs, the first one introduced by the speaker's name (or a dash)."""
+    opener = f"{speaker}: " if speaker else "— "
+    return [Block(opener + p if i == 0 else p) for i, p in enumerate(paragraphs)]
+
+
+def pieces_screen(infos: list[PieceInfo], total: int, page: int) -> Screen:
+    if not infos:
+        return Screen([_("Nothing has been published yet.")])
+    pages = page_count(total, PIECES_PER_PAGE)
+    blocks = [Block(_("Published pieces, newest first:"), "b")]
+    builder = InlineKeyboardBuilder()
+    for info in infos:
+        byline = " · ".join(p for p in (info.speaker, info.published_at.strftime("%d.%m.%Y")) if p)
+        blocks.append(Block(info.title))
+        blocks.append(Block(byline, "i", gap=False))
+        builder.button(
+            text=shorten(info.title, BUTTON_CHARS), callback_data=ChoosePiece(piece=info.id)
+        )
+    nav = 0
+    if page > 0:
+        builder.button(text="◀", callback_data=ArchivePage(page=page - 1))
+        nav += 1
+    if page < pages - 1:
+        builder.button(text="▶", callback_data=ArchivePage(page=page + 1))
+        nav += 1
+    builder.adjust(*([1] * len(infos)), *([nav] if nav else []))
+    return Screen(render(blocks)[:1], builder.as_markup())
+
+
+def no_pieces_text() -> str:
+    return _("Nothing has been published yet.")
+
+
+def unknown_answer_text(raw: str, total: int) -> str:
+    return _("There is no answer {n}: this piece has answers 1 to {total}.").format(
+        n=escape(shorten(raw, 20)), total=total
+    )
+
+
+def answer_usage_text(total: int) -> str:
+    return _(
+        "Send the answer number, e.g. /answer 2 (this piece has answers 1 to {total})."
+    ).format(total=total)
+
+
+def missing_piece_text() -> str:
+    return _("That piece does not exist (it may have been removed). See /pieces.")
+
+
+def free_text_hint() -> str:
+    return _("I did not understand that. Try /questions, /summary or /help.")
+
+
+def summary_usage_text() -> str:
+    return _("Use /summary, /summary short or /summary long.")
+
+
+def unknown_command_text() -> str:
+    return _("I do not know that command. See /help.")
+
+
+def stale_button_text() -> str:
+    return _("This button is out of date. Send /questions to start again.")

@@ -1,0 +1,25 @@
+"""What nothing else handled: free text, unknown commands, stale or forged buttons."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from bot.views import free_text_hint, stale_button_text, unknown_command_text
+
+router = Router(name="fallback")
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    await message.answer(unknown_command_text())
+
+
+@router.message()
+async def free_text(message: Message) -> None:
+    await message.answer(free_text_hint())
+
+
+@router.callback_query()
+async def stale_button(callback: CallbackQuery) -> None:
+    await callback.answer(stale_button_text(), show_alert=True)

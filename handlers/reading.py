@@ -1,0 +1,138 @@
+"""Reading a piece: /summary, /questions, /answer N, /pieces and their buttons."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.models import Piece
+from bot.views import (
+    PIECES_PER_PAGE,
+    answer_screen,
+    answer_usage_text,
+    missing_piece_text,
+    no_pieces_text,
+    pieces_screen,
+    questions_screen,
+    summary_screen,
+    summary_usage_text,
+    unknown_answer_text,
+)
+from handlers.screens import reply_screen, show_screen
+from storage import Repository
+
+router = Router(name="reading")
+
+SUMMARY_VARIANTS = {
+    "": View.SUMMARY,
+    "short": View.SUMMARY_SHORT,
+    "коротко": View.SUMMARY_SHORT,
+    "кратко": View.SUMMARY_SHORT,
+    "long": View.SUMMARY_LONG,
+    "подробно": View.SUMMARY_LONG,
+    "длинно": View.SUMMARY_LONG,
+}
+NUMBER = re.compile(r"^[#№]?\s*(\d{1,6})\.?$")
+
+
+async def _current_piece(repo: Repository, message: Message) -> Piece | None:
+    piece_id = await repo.current_piece_id(message.chat.id)
+    piece = await repo.get_piece(piece_id) if piece_id else None
+    if piece is None:
+        await message.answer(no_pieces_text())
+    return piece
+
+
+@router.message(Command("summary"))
+async def summary(message: Message, command: CommandObject, repo: Repository) -> None:
+    variant = SUMMARY_VARIANTS.get((command.args or "").strip().lower())
+    if variant is None:
+        await message.answer(summary_usage_text())
+        return
+    piece = await _current_piece(repo, message)
+    if piece is not None:
+        await reply_screen(message, summary_screen(piece, variant))
+
+
+@router.message(Command("questions"))
+async def questions(message: Message, repo: Repository) -> None:
+    piece = await _current_piece(repo, message)
+    if piece is not None:
+        await reply_screen(message, questions_screen(piece))
+
+
+@router.message(Command("answer"))
+async def answer(message: Message, command: CommandObject, repo: Repository) -> None:
+    piece = await _current_piece(repo, message)
+    if piece is None:
+        return
+    raw = (command.args or "").strip()
+    number = NUMBER.match(raw)
+    if number is None:
+        await message.answer(answer_usage_text(len(piece.turns)))
+        return
+    screen = answer_screen(piece, int(number[1]))
+    if screen is None:
+        await message.answer(unknown_answer_text(number[1], len(piece.turns)))
+        return
+    await reply_screen(message, screen)
+
+
+@router.message(Command("pieces"))
+async def pieces(message: Message, repo: Repository) -> None:
+    infos = await repo.list_pieces(limit=PIECES_PER_PAGE)
+    await reply_screen(message, pieces_screen(infos, await repo.count_pieces(), 0))
+
+
+@router.callback_query(PieceView.filter())
+async def on_piece_view(
+    callback: CallbackQuery, callback_data: PieceView, repo: Repository
+) -> None:
+    piece = await repo.get_piece(callback_data.piece)
+    if piece is None:
+        await callback.answer(missing_piece_text(), show_alert=True)
+        return
+    if callback_data.view == View.QUESTIONS:
+        screen = questions_screen(piece, callback_data.page)
+    else:
+        screen = summary_screen(piece, callback_data.view)
+    await show_screen(callback, screen)
+    await callback.answer()
+
+
+@router.callback_query(AnswerView.filter())
+async def on_answer(callback: CallbackQuery, callback_data: AnswerView, repo: Repository) -> None:
+    piece = await repo.get_piece(callback_data.piece)
+    screen = answer_screen(piece, callback_data.n) if piece else None
+    if piece is None or screen is None:
+        await callback.answer(missing_piece_text(), show_alert=True)
+        return
+    await show_screen(callback, screen)
+    await callback.answer()
+
+
+@router.callback_query(ArchivePage.filter())
+async def on_archive_page(
+    callback: CallbackQuery, callback_data: ArchivePage, repo: Repository
+) -> None:
+    page = max(0, min(callback_data.page, 10_000))
+    infos = await repo.list_pieces(limit=PIECES_PER_PAGE, offset=page * PIECES_PER_PAGE)
+    await show_screen(callback, pieces_screen(infos, await repo.count_pieces(), page))
+    await callback.answer()
+
+
+@router.callback_query(ChoosePiece.filter(), F.message)
+async def on_choose_piece(
+    callback: CallbackQuery, callback_data: ChoosePiece, repo: Repository
+) -> None:
+    piece = await repo.get_piece(callback_data.piece)
+    if piece is None:
+        await callback.answer(missing_piece_text(), show_alert=True)
+        return
+    await repo.set_chat_piece(callback.message.chat.id, piece.id)  # type: ignore[union-attr]
+    await show_screen(callback, summary_screen(piece))
+    await callback.answer()

@@ -1,0 +1,44 @@
+"""/start (with deep links into one answer) and /help."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot.views import answer_screen, help_screen, missing_piece_text, start_screen, summary_screen
+from handlers.screens import reply_screen
+from storage import Repository
+
+router = Router(name="start")
+
+# t.me/<bot>?start=<piece>_<n> opens answer n of a piece; start=<piece> opens its summary
+DEEP_LINK = re.compile(r"^(?P<piece>\d{1,9})(?:_(?P<n>\d{1,4}))?$")
+
+
+@router.message(CommandStart())
+async def start(message: Message, command: CommandObject, repo: Repository) -> None:
+    payload = (command.args or "").strip()
+    link = DEEP_LINK.match(payload)
+    if link:
+        piece = await repo.get_piece(int(link["piece"]))
+        if piece is None:
+            await message.answer(missing_piece_text())
+            return
+        await repo.set_chat_piece(message.chat.id, piece.id)
+        screen = answer_screen(piece, int(link["n"])) if link["n"] else summary_screen(piece)
+        if screen is not None:
+            await reply_screen(message, screen)
+            return
+    piece_id = await repo.current_piece_id(message.chat.id)
+    piece = await repo.get_piece(piece_id) if piece_id else None
+    first_name = message.from_user.first_name if message.from_user else ""
+    await reply_screen(message, start_screen(first_name, piece))
+
+
+@router.message(Command("help"))
+async def help_(message: Message, bot: Bot) -> None:
+    me = await bot.me()
+    await reply_screen(message, help_screen(me.username or ""))

@@ -1,0 +1,293 @@
+"""Summary benchmark: ROUGE on lemmas against editors' references, baselines, timing.
+
+Run: ``.venv/bin/python -m tests.bench.bench_summary`` (``--ablation`` adds a table of the
+method's parts switched off one at a time).
+
+Reads ``tests/data/interviews/*.txt`` and the reference ``tests/data/summaries/<same name>``.
+ROUGE-1/2/L F1 are computed on pymorphy3 lemmas of every word (so "партнера"/"партнер" match);
+ROUGE-L on the longest common subsequence of the whole summary against the whole reference.
+
+Baselines: Lead-3 (the first three sentences of the piece as a reader sees it, questions
+included) and plain TextRank (Mihalcea & Tarau: overlap of content lemmas normalised by log
+lengths, PageRank d=0.85, every sentence of the piece a node, no priors), given as many
+sentences as our summary has.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.language import lemma, lemma_candidates, morph, words
+from bot.models import Interview, Turn
+from bot.parsing import parse_interview
+from bot.summarizer import (
+    Settings,
+    content_lemma,
+    is_question,
+    sentences_of,
+    substance,
+    summarize,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SYNTHETIC_WORDS = 20_000
+
+
+# -- ROUGE -----------------------------------------------------------------------------------------
+
+
+def lemmas(text: str) -> list[str]:
+    return [lemma(word) for word in words(text)]
+
+
+def ngrams(tokens: Sequence[str], n: int) -> Counter[tuple[str, ...]]:
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def f1(overlap: float, produced: int, reference: int) -> float:
+    if not overlap or not produced or not reference:
+        return 0.0
+    precision, recall = overlap / produced, overlap / reference
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_n(candidate: Sequence[str], reference: Sequence[str], n: int) -> float:
+    cand, ref = ngrams(candidate, n), ngrams(reference, n)
+    overlap = sum((cand & ref).values())
+    return f1(overlap, sum(cand.values()), sum(ref.values()))
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def rouge_l(candidate: Sequence[str], reference: Sequence[str]) -> float:
+    return f1(lcs_length(candidate, reference), len(candidate), len(reference))
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    r1: float
+    r2: float
+    rl: float
+
+    @staticmethod
+    def of(summary: Sequence[str], reference: Sequence[str]) -> Scores:
+        cand, ref = lemmas(" ".join(summary)), lemmas(" ".join(reference))
+        return Scores(rouge_n(cand, ref, 1), rouge_n(cand, ref, 2), rouge_l(cand, ref))
+
+    @staticmethod
+    def mean(scores: Sequence[Scores]) -> Scores:
+        n = len(scores) or 1
+        return Scores(
+            sum(s.r1 for s in scores) / n,
+            sum(s.r2 for s in scores) / n,
+            sum(s.rl for s in scores) / n,
+        )
+
+
+# -- baselines -------------------------------------------------------------------------------------
+
+
+def body_sentences(interview: Interview) -> list[str]:
+    return [s.text for s in sentences_of(interview)]
+
+
+def lead3(interview: Interview, _k: int) -> list[str]:
+    return body_sentences(interview)[:3]
+
+
+def textrank(interview: Interview, k: int) -> list[str]:
+    """Plain TextRank over every sentence, content lemmas, dense similarity, no priors."""
+    sentences = sentences_of(interview)
+    bags = [set(s.terms) for s in sentences]
+    n = len(sentences)
+    weights = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            common = len(bags[i] & bags[j])
+            if common and len(bags[i]) > 1 and len(bags[j]) > 1:
+                w = common / (math.log(len(bags[i])) + math.log(len(bags[j])))
+                weights[i][j] = weights[j][i] = w
+    out = [sum(row) for row in weights]
+    rank = [1.0 / n] * n
+    for _ in range(100):
+        rank = [
+            0.15 / n + 0.85 * sum(rank[i] * weights[i][j] / out[i] for i in range(n) if out[i])
+            for j in range(n)
+        ]
+    top = sorted(range(n), key=lambda i: -rank[i])[:k]
+    return [sentences[i].text for i in sorted(top)]
+
+
+# -- data ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    interview: Interview
+    reference: list[str]
+
+
+def cases() -> list[Case]:
+    result = []
+    for path in sorted((DATA / "interviews").glob("*.txt")):
+        reference = (DATA / "summaries" / path.name).read_text(encoding="utf-8")
+        lines = [line.strip() for line in reference.splitlines() if line.strip()]
+        result.append(Case(path.stem, parse_interview(path.read_text(encoding="utf-8")), lines))
+    return result
+
+
+def synthetic(case_list: Sequence[Case], target_words: int = SYNTHETIC_WORDS) -> Interview:
+    """A long interview made of the corpus' own sentences, shuffled (deterministic)."""
+    rng = random.Random(20_000)
+    questions = [
+        s.text for c in case_list for s in sentences_of(c.interview) if s.section == "question"
+    ]
+    answers = [
+        s.text for c in case_list for s in sentences_of(c.interview) if s.section == "answer"
+    ]
+    lead = tuple(case_list[0].interview.lead)
+    turns: list[Turn] = []
+    count = sum(len(words(p)) for p in lead)
+    while count < target_words:
+        question = rng.choice(questions)
+        paragraphs = tuple(
+            " ".join(rng.choice(answers) for _ in range(rng.randint(2, 5)))
+            for _ in range(rng.randint(1, 3))
+        )
+        turns.append(Turn(len(turns) + 1, (question,), paragraphs))
+        count += len(words(question)) + sum(len(words(p)) for p in paragraphs)
+    return Interview(title="synthetic", lead=lead, turns=tuple(turns))
+
+
+def clear_caches() -> None:
+    for cached in (lemma, lemma_candidates, content_lemma):
+        cached.cache_clear()
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+System = Callable[[Interview, int], list[str]]
+
+
+def ours(settings: Settings) -> System:
+    return lambda interview, _k: list(summarize(interview, settings).text)
+
+
+def table(case_list: Sequence[Case], systems: dict[str, System], per_piece: bool) -> str:
+    names = list(systems)
+    header = "| piece | " + " | ".join(f"{n} R1 / R2 / RL" for n in names) + " | ours ms |"
+    lines = [header, "|" + "---|" * (len(names) + 2)]
+    totals: dict[str, list[Scores]] = {n: [] for n in names}
+    times: list[float] = []
+    for case in case_list:
+        started = time.perf_counter()
+        summary = summarize(case.interview)
+        times.append((time.perf_counter() - started) * 1000)
+        k = len(summary.text)
+        cells = []
+        for name, system in systems.items():
+            scores = Scores.of(system(case.interview, k), case.reference)
+            totals[name].append(scores)
+            cells.append(f"{scores.r1:.3f} / {scores.r2:.3f} / {scores.rl:.3f}")
+        if per_piece:
+            lines.append(f"| {case.name} | " + " | ".join(cells) + f" | {times[-1]:.0f} |")
+    means = [Scores.mean(totals[n]) for n in names]
+    cells = [f"**{m.r1:.3f} / {m.r2:.3f} / {m.rl:.3f}**" for m in means]
+    lines.append("| **average** | " + " | ".join(cells) + f" | {sum(times) / len(times):.0f} |")
+    return "\n".join(lines)
+
+
+def structure(case_list: Sequence[Case], systems: dict[str, System]) -> str:
+    """What the summaries are made of: questions, answers, thin or leaning sentences."""
+    lines = [
+        "| system | sentences | chars | questions | from answers | thin or anaphoric |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, system in systems.items():
+        count = chars = questions = answers = weak = 0
+        for case in case_list:
+            k = len(summarize(case.interview).text)
+            chosen = set(system(case.interview, k))
+            for sentence in sentences_of(case.interview):
+                if sentence.text not in chosen:
+                    continue
+                count += 1
+                chars += len(sentence.text) + 1
+                questions += is_question(sentence.text) or sentence.section == "question"
+                answers += sentence.section == "answer"
+                weak += substance(sentence, Settings()) < 0.5
+        n = len(case_list)
+        lines.append(
+            f"| {name} | {count / n:.1f} | {chars / n:.0f} | {questions} | "
+            f"{answers / max(count, 1):.0%} | {weak} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ablation", action="store_true", help="also switch parts off")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    morph()
+    load_ms = (time.perf_counter() - started) * 1000
+    case_list = cases()
+    for case in case_list:  # warm the lemma cache so per-piece times measure the method
+        summarize(case.interview)
+
+    systems: dict[str, System] = {"ours": ours(Settings()), "Lead-3": lead3, "TextRank": textrank}
+    print(f"ROUGE F1 on lemmas, {len(case_list)} interviews (pymorphy3 load {load_ms:.0f} ms)\n")
+    print(table(case_list, systems, per_piece=True))
+    print("\nWhat the summaries are made of (totals over the pieces, per piece where averaged)\n")
+    print(structure(case_list, systems))
+
+    if args.ablation:
+        variants: dict[str, System] = {
+            "ours": ours(Settings()),
+            "no priors": ours(Settings(priors=False)),
+            "no MMR": ours(Settings(mmr=False)),
+            "centroid": ours(Settings(centrality="centroid")),
+            "no priors, no MMR": ours(Settings(priors=False, mmr=False)),
+        }
+        print("\nAblation (averages)\n")
+        print(table(case_list, variants, per_piece=False))
+        print()
+        print(structure(case_list, variants))
+
+    long_piece = synthetic(case_list)
+    paragraphs = [*long_piece.lead, *(p for t in long_piece.turns for p in t.question + t.answer)]
+    word_count = sum(len(words(p)) for p in paragraphs)
+    sentence_count = len(sentences_of(long_piece))
+    clear_caches()
+    started = time.perf_counter()
+    summarize(long_piece)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    summary = summarize(long_piece)
+    warm = time.perf_counter() - started
+    print(
+        f"\nSynthetic interview: {word_count:,} words, {len(long_piece.turns)} turns, "
+        f"{sentence_count:,} sentences: {cold:.2f} s with cold lemma caches, {warm:.2f} s warm "
+        f"({len(summary.text)} sentences, {len(' '.join(summary.text))} chars)"
+    )
+
+
+if __name__ == "__main__":
+    main()
