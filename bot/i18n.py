@@ -24,6 +24,6 @@ def build_i18n() -> I18n:
     return I18n(path=locales_path(), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Marks a string for extraction; it is translated later, where the locale is known."""
     return message

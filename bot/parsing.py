@@ -345,10 +345,14 @@ def _derive_speaker(
     address = _ADDRESS.match(turns[0].question[0])
     if address is None:
         return None
-    name = address.group(1)
-    # the lead must name the same person in full: "…эксперт Байкадам Курамаев"
-    full = re.search(rf"\b{re.escape(name)} ([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?)\b", lead_text)
-    return f"{name} {full.group(1)}" if full else None
+    # the lead must name the same person in full: "…эксперт Байкадам Курамаев"; an address by
+    # name and patronymic ("Марина Викторовна, …") matches the lead's "Марина Соколова"
+    address_words = address.group(1).split(" ")
+    for name in dict.fromkeys((address.group(1), address_words[0])):
+        full = re.search(rf"\b{re.escape(name)} ([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?)\b", lead_text)
+        if full and full.group(1) not in address_words:
+            return f"{name} {full.group(1)}"
+    return None
 
 
 def extract_quotes(interview: Interview) -> list[Quote]:
