@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.language import split_sentences
+from razdel import sentenize
 
 MESSAGE_LIMIT = 4096
 
@@ -51,75 +51,78 @@ def _tags(style: Style) -> list[str]:
 
 
 def render(blocks: list[Block], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """HTML messages holding all the blocks in order, each within ``limit`` visible characters."""
-    pieces = [part for block in blocks if block.text.strip() for part in _fit(block, limit)]
+    """HTML messages holding all the blocks in order, each within ``limit`` visible characters.
+
+    A paragraph that fits in a message is never split (it moves to the next message whole); a
+    longer one fills the current message sentence by sentence and continues in the next.
+    """
     messages: list[str] = []
     current: list[str] = []
     used = 0
-    for block in pieces:
-        sep = ("\n\n" if block.gap else "\n") if current else ""
-        size = utf16_len(sep) + utf16_len(block.text)
-        if current and used + size > limit:
+
+    def flush() -> None:
+        nonlocal current, used
+        if current:
             messages.append("".join(current))
-            current, used, sep = [], 0, ""
-            size = utf16_len(block.text)
-        current.append(sep + to_html(block))
-        used += size
-    if current:
-        messages.append("".join(current))
+        current, used = [], 0
+
+    for block in blocks:
+        text = block.text.strip()
+        gap = block.gap
+        while text:
+            sep = ("\n\n" if gap else "\n") if current else ""
+            room = limit - used - utf16_len(sep)
+            size = utf16_len(text)
+            if size <= room:
+                head, text = text, ""
+            elif size <= limit or room <= 0:
+                flush()
+                continue
+            else:
+                head, text = _split_prefix(text, room, whole_words_only=bool(current))
+                if not head:
+                    flush()
+                    continue
+            current.append(sep + to_html(Block(head, block.style, url=block.url)))
+            used += utf16_len(sep) + utf16_len(head)
+            gap = False
+            if text:
+                flush()
+    flush()
     return messages
 
 
-def _fit(block: Block, limit: int) -> list[Block]:
-    """One block split into blocks of at most ``limit`` characters each."""
-    if utf16_len(block.text) <= limit:
-        return [block]
-    parts = _pack(split_sentences(block.text), limit)
-    return [
-        Block(text, block.style, gap=block.gap if i == 0 else False, url=block.url)
-        for i, text in enumerate(parts)
-    ]
+def _split_prefix(text: str, room: int, *, whole_words_only: bool) -> tuple[str, str]:
+    """The longest run of whole sentences of ``text`` within ``room``, and the rest.
+
+    When not even one sentence fits, an empty message takes as many whole words as fit (a
+    message that already holds something is flushed instead: ``whole_words_only``).
+    """
+    end = 0
+    for sentence in sentenize(text):
+        if utf16_len(text[: sentence.stop]) > room:
+            break
+        end = sentence.stop
+    if end == 0:
+        if whole_words_only:
+            return "", text
+        end = _word_cut(text, room)
+    return text[:end].rstrip(), text[end:].lstrip()
 
 
-def _pack(units: list[str], limit: int) -> list[str]:
-    """Join sentences with spaces into runs within ``limit``; split over-long ones by words."""
-    runs: list[str] = []
-    current = ""
-    for unit in units:
-        for piece in _words_within(unit, limit):
-            candidate = f"{current} {piece}" if current else piece
-            if utf16_len(candidate) <= limit:
-                current = candidate
-            else:
-                runs.append(current)
-                current = piece
-    if current:
-        runs.append(current)
-    return runs
-
-
-def _words_within(sentence: str, limit: int) -> list[str]:
-    if utf16_len(sentence) <= limit:
-        return [sentence]
-    parts: list[str] = []
-    current = ""
-    for word in sentence.split(" "):
-        while utf16_len(word) > limit:  # a "word" longer than a message: no better place to cut
-            head = word[:limit]
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(head)
-            word = word[limit:]
-        candidate = f"{current} {word}" if current else word
-        if utf16_len(candidate) <= limit:
-            current = candidate
-        else:
-            parts.append(current)
-            current = word
-    if current:
-        parts.append(current)
-    return parts
+def _word_cut(text: str, room: int) -> int:
+    """Index to cut ``text`` at the last space within ``room``; mid-word only for a giant word."""
+    cut = 0
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > room:
+            break
+        if char.isspace():
+            cut = index
+    if cut == 0:  # one word longer than a message: no better place to cut
+        cut = len(text[:room].encode("utf-16-le")[: room * 2].decode("utf-16-le", "ignore"))
+    return cut
 
 
 def shorten(text: str, limit: int) -> str:

@@ -44,6 +44,7 @@ LONG_MAX_CHARS = 1800
 GIST_MAX_CHARS = 160
 MAX_SENTENCE_CHARS = 400  # longer ones do not fit a summary of a few sentences
 MIN_TERMS = 3  # fewer content words than this is not a statement worth quoting
+NEAR_DUPLICATE = 0.9  # cosine above which a sentence repeats one already chosen
 FULL_TERMS = 7  # from this many content words a sentence is not penalised for being thin
 
 
@@ -204,13 +205,15 @@ def is_credit(text: str) -> bool:
     return len(text) <= 160 and _CREDIT.match(text.lstrip("—–- ")) is not None
 
 
-def is_candidate(sentence: Sentence, max_chars: int = MAX_SENTENCE_CHARS) -> bool:
+def is_candidate(
+    sentence: Sentence, max_chars: int = MAX_SENTENCE_CHARS, min_terms: int = MIN_TERMS
+) -> bool:
     """May this sentence stand in a summary: the lead's or the expert's, a whole statement."""
     return (
         sentence.section in ("lead", "answer")
         and not is_question(sentence.text)
         and not is_credit(sentence.text)
-        and len(set(sentence.terms)) >= MIN_TERMS
+        and len(set(sentence.terms)) >= min_terms
         and len(sentence.text) <= max_chars
     )
 
@@ -403,6 +406,8 @@ def _best(
                 continue
             if sentence.section == "answer" and per_turn[sentence.turn] >= budget.per_turn:
                 continue
+        if settings.mmr and redundancy[sentence.index] >= NEAR_DUPLICATE:
+            continue
         value = relevance[sentence.index]
         if settings.mmr and picked:
             lam = settings.mmr_lambda
@@ -439,14 +444,34 @@ def shorten(text: str, limit: int = GIST_MAX_CHARS) -> str:
     if len(text) <= limit:
         return text
     window = text[: limit - 1]
-    clause = max(window.rfind(mark) for mark in _CLAUSE_BREAKS)
-    if clause >= limit * 0.45:
-        cut = window[:clause]
-    else:
+    cut = _clause_cut(window, int(limit * 0.45))
+    if cut is None:
         space = window.rfind(" ")
         cut = window[:space] if space > 0 else window
     cut = _trim_tail(cut)
     return (cut or window.rstrip()) + "…"
+
+
+_BREAK = re.compile("|".join(re.escape(mark) for mark in _CLAUSE_BREAKS))
+# A clause opening with one of these needs the clause after it: "…, и если X, [мы сделаем Y]".
+_DEPENDENT = re.compile(
+    r"^(?:(?:и|а|но)\s+)?(?:если|когда|чтобы|хотя|пока|потому что|так как|поскольку|"
+    r"как только|после того как|прежде чем|несмотря на то)\b",
+    re.IGNORECASE,
+)
+
+
+def _clause_cut(window: str, minimum: int) -> str | None:
+    """The longest prefix ending at a clause boundary that does not end on a dependent clause."""
+    breaks = [m.start() for m in _BREAK.finditer(window)]
+    for position, end in reversed(list(enumerate(breaks))):
+        if end < minimum:
+            return None
+        start = breaks[position - 1] if position else 0
+        clause = _BREAK.sub("", window[start:end], count=1) if position else window[:end]
+        if not _DEPENDENT.match(clause.strip()):
+            return window[:end]
+    return None
 
 
 def _trim_tail(cut: str) -> str:
@@ -504,6 +529,8 @@ def summarize(interview: Interview, settings: Settings = DEFAULT_SETTINGS) -> Su
     vectors = tfidf_vectors(sentences)
     central = centrality(vectors, settings)
     pool = [s for s in sentences if is_candidate(s)]
+    if len(pool) < SUMMARY_MIN_SENTENCES:  # a tiny piece: thin statements are all there is
+        pool = [s for s in sentences if is_candidate(s, min_terms=1)]
     relevance = {s.index: central[s.index] * substance(s, settings) for s in pool}
 
     size = target_sentences(len(pool))

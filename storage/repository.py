@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 _PIECE_CACHE_SIZE = 32
+MAX_ROWID = 2**63 - 1
 
 
 class DuplicatePieceError(Exception):
@@ -168,6 +169,8 @@ class Repository:
         return int(row[0]) if row else 0
 
     async def get_piece(self, piece_id: int) -> Piece | None:
+        if not 0 < piece_id <= MAX_ROWID:  # ids from buttons and links are untrusted
+            return None
         cached = self._pieces.get(piece_id)
         if cached is not None:
             self._pieces.move_to_end(piece_id)

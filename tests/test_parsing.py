@@ -111,7 +111,11 @@ def test_labelled_layouts(q: str, a: str) -> None:
         f"{q} Третий вопрос?\n{a} Третий ответ.\n"
     )
     piece = parse_interview(text)
-    assert [t.question_text for t in piece.turns] == ["Первый вопрос?", "Второй вопрос?", "Третий вопрос?"]
+    assert [t.question_text for t in piece.turns] == [
+        "Первый вопрос?",
+        "Второй вопрос?",
+        "Третий вопрос?",
+    ]
     assert piece.turns[1].answer == ("Второй ответ.", "Продолжение второго ответа.")
     if a == "Иванов:":
         assert piece.speaker == "Сергей Иванов"
