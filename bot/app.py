@@ -10,9 +10,10 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.types import BotCommand, LinkPreviewOptions, TelegramObject, User
+from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
+from bot.broadcast import BroadcastConfig, Broadcaster
 from bot.config import Settings
 from bot.i18n import N_, build_i18n
 from bot.publishing import ensure_seed
@@ -29,6 +30,8 @@ COMMANDS = (
     ("answer", N_("Answer number N")),
     ("pieces", N_("All published pieces")),
     ("search", N_("Find quotes")),
+    ("subscribe", N_("Get each new piece as it comes out")),
+    ("unsubscribe", N_("Stop notifications about new pieces")),
     ("help", N_("How to use the bot")),
 )
 
@@ -50,18 +53,30 @@ def build_bot(settings: Settings, token: str | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(
             parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            link_preview_is_disabled=True,
         ),
     )
 
 
 def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
     i18n = i18n or build_i18n()
-    dp = Dispatcher(repo=repo, settings=settings, i18n=i18n)
+    broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
+    dp = Dispatcher(repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster)
     ReaderLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)
+    dp.startup.register(_start_broadcaster)
+    dp.shutdown.register(_stop_broadcaster)
     return dp
+
+
+async def _start_broadcaster(bot: Bot, broadcaster: Broadcaster) -> None:
+    """Send the outbox while the bot runs (``dp["broadcaster"]`` may be replaced before)."""
+    await broadcaster.start(bot)
+
+
+async def _stop_broadcaster(broadcaster: Broadcaster) -> None:
+    await broadcaster.stop()
 
 
 async def _set_commands(bot: Bot, i18n: I18n) -> None:

@@ -35,3 +35,25 @@ class ArchivePage(CallbackData, prefix="p"):
 
 class ChoosePiece(CallbackData, prefix="c"):
     piece: int
+
+
+class Where(StrEnum):
+    """The message a subscription button sits under (what to redraw after a press)."""
+
+    START = "s"
+    NOTIFICATION = "n"
+    REPLY = "r"
+
+
+class SubscriptionToggle(CallbackData, prefix="sub"):
+    """Subscribe (``on``) or unsubscribe the chat."""
+
+    on: bool
+    where: Where = Where.NOTIFICATION
+
+
+class DraftAction(CallbackData, prefix="draft"):
+    """Publish (``publish``) or cancel an uploaded draft, held server-side under ``draft``."""
+
+    draft: str
+    publish: bool

@@ -83,3 +83,16 @@ class PieceInfo:
     speaker: str | None
     published_at: datetime
     turn_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteHit:
+    """A quote found by search, with what is needed to attribute it and link to its answer."""
+
+    quote_id: int
+    piece_id: int
+    piece_title: str
+    speaker: str | None
+    turn_number: int
+    text: str
+    published_at: datetime

@@ -10,8 +10,10 @@ Method (the evidence is in docs/summaries.md):
    never built: with unit rows ``X``, ``S = X·Xᵀ``, so one power step costs two sparse passes,
    ``O(non-zeros)`` — linear in the length of the piece.
 4. Priors that readers of interviews expect: the lead's first sentence opens the summary (the
-   news), questions and credits are never chosen, sentences carrying little (``Это очень важное
-   событие.``) or leaning on the previous one (``Поэтому…``) are held back.
+   news) and the answers get most of the rest (what the expert said); questions, headings and
+   credits are never chosen; sentences carrying little (``Это очень важное событие.``), leaning
+   on the previous one (``Поэтому…``) or announcing the talk (``X рассказал, почему…``) are
+   held back.
 5. Selection is MMR (relevance minus redundancy with what is already chosen), at most one
    sentence per answer while there are turns to spare, within a sentence and character budget,
    then put back in document order. Sentences are returned whole, exactly as written.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from bot.language import lemma, morph, split_sentences, words
+from bot.language import morph, split_sentences, words
 from bot.models import Interview, Summary
 
 Section = Literal["lead", "question", "answer", "closing"]
@@ -44,6 +46,7 @@ LONG_MAX_CHARS = 1800
 GIST_MAX_CHARS = 160
 MAX_SENTENCE_CHARS = 400  # longer ones do not fit a summary of a few sentences
 MIN_TERMS = 3  # fewer content words than this is not a statement worth quoting
+MAX_POOL = 200  # candidates MMR looks at (the most relevant; bounds work on long pieces)
 NEAR_DUPLICATE = 0.9  # cosine above which a sentence repeats one already chosen
 FULL_TERMS = 7  # from this many content words a sentence is not penalised for being thin
 
@@ -76,68 +79,31 @@ class Sentence:
 # -- words ---------------------------------------------------------------------------------------
 
 _STOP_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "PRED"})
-_STOP_LEMMAS = frozenset(
-    [
-        "быть",
-        "это",
-        "весь",
-        "свой",
-        "сам",
-        "самый",
-        "мочь",
-        "очень",
-        "так",
-        "также",
-        "тоже",
-        "еще",
-        "уже",
-        "только",
-        "даже",
-        "вот",
-        "там",
-        "тут",
-        "здесь",
-        "сейчас",
-        "теперь",
-        "когда",
-        "где",
-        "как",
-        "чем",
-        "если",
-        "то",
-        "так-то",
-        "который",
-        "какой",
-        "ли",
-        "же",
-        "бы",
-        "не",
-        "ни",
-        "да",
-        "нет",
-        "и",
-        "а",
-        "но",
-        "или",
-        "раз",
-        "просто",
-        "вообще",
-        "конечно",
-        "пожалуй",
-    ]
-)
+# fmt: off
+_STOP_LEMMAS = frozenset({
+    "быть", "это", "весь", "свой", "сам", "самый", "мочь", "очень", "так", "также", "тоже", "еще",
+    "уже", "только", "даже", "вот", "там", "тут", "здесь", "сейчас", "теперь", "когда", "где",
+    "как", "чем", "если", "то", "который", "какой", "ли", "же", "бы", "не", "ни", "да", "нет",
+    "и", "а", "но", "или", "раз", "просто", "вообще", "конечно", "пожалуй",
+})
+# fmt: on
 
 
 @lru_cache(maxsize=200_000)
 def content_lemma(word: str) -> str | None:
-    """The lemma of a word that carries meaning; ``None`` for function words and pronouns."""
+    """The lemma of a word that carries meaning; ``None`` for function words and pronouns.
+
+    One pymorphy3 analysis per distinct word form (the lemma is ``bot.language.lemma``'s: the
+    most likely parse's normal form, lower-cased, ``ё`` folded), the dominant cost on a long
+    piece, hence the single parse and the cache.
+    """
     low = word.lower().replace("ё", "е")
     if not any("а" <= ch <= "я" for ch in low):
         return low if len(low) > 1 or low.isdigit() else None
-    tag = morph().tag(low)[0]
-    if tag.POS in _STOP_POS or "Apro" in tag:
+    parse = morph().parse(low)[0]
+    if parse.tag.POS in _STOP_POS or "Apro" in parse.tag:
         return None
-    base = lemma(low)
+    base = parse.normal_form.replace("ё", "е")
     if base in _STOP_LEMMAS or len(base) < 2:
         return None
     return base
@@ -201,6 +167,11 @@ def is_question(text: str) -> bool:
     return "?" in text.rstrip()[-3:]
 
 
+def is_heading(text: str) -> bool:
+    """A line without a sentence end, as headings and rubrics are."""
+    return not re.search(r"[.!…][»\"”)]*$", text.rstrip())
+
+
 def is_credit(text: str) -> bool:
     return len(text) <= 160 and _CREDIT.match(text.lstrip("—–- ")) is not None
 
@@ -211,6 +182,7 @@ def is_candidate(
     """May this sentence stand in a summary: the lead's or the expert's, a whole statement."""
     return (
         sentence.section in ("lead", "answer")
+        and not (sentence.section == "lead" and is_heading(sentence.text))
         and not is_question(sentence.text)
         and not is_credit(sentence.text)
         and len(set(sentence.terms)) >= min_terms
@@ -310,7 +282,7 @@ def lexrank(vectors: list[Vector], damping: float = 0.85, iterations: int = 100)
         new = [r / norm for r in new]
         delta = sum(abs(a - b) for a, b in zip(new, rank, strict=True))
         rank = new
-        if delta < 1e-5:
+        if delta < 1e-4:  # ranks settle long before this matters to the order
             break
     return rank
 
@@ -343,6 +315,10 @@ class Budget:
     max_chars: int
     per_turn: int  # at most this many sentences of one answer (while other answers remain)
     max_lead: int  # at most this many lead sentences (while answers remain): the expert speaks
+
+
+def _order(sentence: Sentence) -> int:
+    return sentence.index
 
 
 def target_sentences(candidates: int) -> int:
@@ -532,6 +508,8 @@ def summarize(interview: Interview, settings: Settings = DEFAULT_SETTINGS) -> Su
     if len(pool) < SUMMARY_MIN_SENTENCES:  # a tiny piece: thin statements are all there is
         pool = [s for s in sentences if is_candidate(s, min_terms=1)]
     relevance = {s.index: central[s.index] * substance(s, settings) for s in pool}
+    if len(pool) > MAX_POOL:  # MMR compares candidates pairwise: keep the most relevant ones
+        pool = sorted(sorted(pool, key=lambda s: -relevance[s.index])[:MAX_POOL], key=_order)
 
     size = target_sentences(len(pool))
     budget = Budget(size, SUMMARY_MAX_CHARS, per_turn=1, max_lead=size // 2)

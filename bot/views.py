@@ -12,9 +12,10 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.chunks import Block, escape, render, shorten
 from bot.models import Piece, PieceInfo
+from bot.notify_views import subscription_status_text, with_subscription_button
 
 QUESTIONS_PER_PAGE = 8
 PIECES_PER_PAGE = 8
@@ -35,7 +36,7 @@ def _date(piece: Piece | PieceInfo) -> str:
     return piece.published_at.strftime("%d.%m.%Y")
 
 
-def start_screen(first_name: str, piece: Piece | None) -> Screen:
+def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None = None) -> Screen:
     name = escape(first_name or _("reader"))
     lines = [
         _("Hello, {name}!").format(name=name),
@@ -53,9 +54,18 @@ def start_screen(first_name: str, piece: Piece | None) -> Screen:
     ]
     if piece is None:
         lines += ["", _("Nothing has been published yet.")]
-        return Screen(["\n".join(lines)])
+        return _with_subscription(Screen(["\n".join(lines)]), subscribed)
     lines += ["", _("Newest: <b>{title}</b>").format(title=escape(piece.title))]
-    return Screen(["\n".join(lines)], piece_menu(piece))
+    return _with_subscription(Screen(["\n".join(lines)], piece_menu(piece)), subscribed)
+
+
+def _with_subscription(screen: Screen, subscribed: bool | None) -> Screen:
+    """The start screen with the reader's subscription state and its button (if known)."""
+    if subscribed is None:
+        return screen
+    text = screen.messages[0] + "\n\n" + subscription_status_text(subscribed)
+    keyboard = with_subscription_button(screen.keyboard, subscribed, Where.START)
+    return Screen([text], keyboard)
 
 
 def help_screen(bot_username: str) -> Screen:

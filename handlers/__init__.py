@@ -1,11 +1,21 @@
-"""Routers, one per feature, in the order they must be tried (catch-all last)."""
+"""Routers, one per feature, in the order they must be tried (catch-all last).
+
+Each module builds its router in ``create_router()`` so that every dispatcher (the bot, the
+console preview, each test) gets its own routers.
+"""
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, reading, start
+from handlers import admin, fallback, reading, start, subscriptions
 
 
 def get_routers() -> list[Router]:
-    return [start.router, reading.router, fallback.router]
+    return [
+        start.create_router(),
+        reading.create_router(),
+        subscriptions.create_router(),
+        admin.create_router(),
+        fallback.create_router(),
+    ]

@@ -7,19 +7,22 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.views import free_text_hint, stale_button_text, unknown_command_text
 
-router = Router(name="fallback")
 
-
-@router.message(F.text.startswith("/"))
 async def unknown_command(message: Message) -> None:
     await message.answer(unknown_command_text())
 
 
-@router.message()
 async def free_text(message: Message) -> None:
     await message.answer(free_text_hint())
 
 
-@router.callback_query()
 async def stale_button(callback: CallbackQuery) -> None:
     await callback.answer(stale_button_text(), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(free_text)
+    router.callback_query.register(stale_button)
+    return router

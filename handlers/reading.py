@@ -25,8 +25,6 @@ from bot.views import (
 from handlers.screens import reply_screen, show_screen
 from storage import Repository
 
-router = Router(name="reading")
-
 SUMMARY_VARIANTS = {
     "": View.SUMMARY,
     "short": View.SUMMARY_SHORT,
@@ -47,7 +45,6 @@ async def _current_piece(repo: Repository, message: Message) -> Piece | None:
     return piece
 
 
-@router.message(Command("summary"))
 async def summary(message: Message, command: CommandObject, repo: Repository) -> None:
     variant = SUMMARY_VARIANTS.get((command.args or "").strip().lower())
     if variant is None:
@@ -58,14 +55,12 @@ async def summary(message: Message, command: CommandObject, repo: Repository) ->
         await reply_screen(message, summary_screen(piece, variant))
 
 
-@router.message(Command("questions"))
 async def questions(message: Message, repo: Repository) -> None:
     piece = await _current_piece(repo, message)
     if piece is not None:
         await reply_screen(message, questions_screen(piece))
 
 
-@router.message(Command("answer"))
 async def answer(message: Message, command: CommandObject, repo: Repository) -> None:
     piece = await _current_piece(repo, message)
     if piece is None:
@@ -82,13 +77,11 @@ async def answer(message: Message, command: CommandObject, repo: Repository) -> 
     await reply_screen(message, screen)
 
 
-@router.message(Command("pieces"))
 async def pieces(message: Message, repo: Repository) -> None:
     infos = await repo.list_pieces(limit=PIECES_PER_PAGE)
     await reply_screen(message, pieces_screen(infos, await repo.count_pieces(), 0))
 
 
-@router.callback_query(PieceView.filter())
 async def on_piece_view(
     callback: CallbackQuery, callback_data: PieceView, repo: Repository
 ) -> None:
@@ -104,7 +97,6 @@ async def on_piece_view(
     await callback.answer()
 
 
-@router.callback_query(AnswerView.filter())
 async def on_answer(callback: CallbackQuery, callback_data: AnswerView, repo: Repository) -> None:
     piece = await repo.get_piece(callback_data.piece)
     screen = answer_screen(piece, callback_data.n) if piece else None
@@ -115,7 +107,6 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerView, repo: Re
     await callback.answer()
 
 
-@router.callback_query(ArchivePage.filter())
 async def on_archive_page(
     callback: CallbackQuery, callback_data: ArchivePage, repo: Repository
 ) -> None:
@@ -125,7 +116,6 @@ async def on_archive_page(
     await callback.answer()
 
 
-@router.callback_query(ChoosePiece.filter(), F.message)
 async def on_choose_piece(
     callback: CallbackQuery, callback_data: ChoosePiece, repo: Repository
 ) -> None:
@@ -136,3 +126,16 @@ async def on_choose_piece(
     await repo.set_chat_piece(callback.message.chat.id, piece.id)  # type: ignore[union-attr]
     await show_screen(callback, summary_screen(piece))
     await callback.answer()
+
+
+def create_router() -> Router:
+    router = Router(name="reading")
+    router.message.register(summary, Command("summary"))
+    router.message.register(questions, Command("questions"))
+    router.message.register(answer, Command("answer"))
+    router.message.register(pieces, Command("pieces"))
+    router.callback_query.register(on_piece_view, PieceView.filter())
+    router.callback_query.register(on_answer, AnswerView.filter())
+    router.callback_query.register(on_archive_page, ArchivePage.filter())
+    router.callback_query.register(on_choose_piece, ChoosePiece.filter(), F.message)
+    return router

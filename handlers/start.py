@@ -12,13 +12,10 @@ from bot.views import answer_screen, help_screen, missing_piece_text, start_scre
 from handlers.screens import reply_screen
 from storage import Repository
 
-router = Router(name="start")
-
 # t.me/<bot>?start=<piece>_<n> opens answer n of a piece; start=<piece> opens its summary
 DEEP_LINK = re.compile(r"^(?P<piece>\d{1,9})(?:_(?P<n>\d{1,4}))?$")
 
 
-@router.message(CommandStart())
 async def start(message: Message, command: CommandObject, repo: Repository) -> None:
     payload = (command.args or "").strip()
     link = DEEP_LINK.match(payload)
@@ -35,10 +32,17 @@ async def start(message: Message, command: CommandObject, repo: Repository) -> N
     piece_id = await repo.current_piece_id(message.chat.id)
     piece = await repo.get_piece(piece_id) if piece_id else None
     first_name = message.from_user.first_name if message.from_user else ""
-    await reply_screen(message, start_screen(first_name, piece))
+    subscribed = await repo.is_subscribed(message.chat.id)
+    await reply_screen(message, start_screen(first_name, piece, subscribed=subscribed))
 
 
-@router.message(Command("help"))
 async def help_(message: Message, bot: Bot) -> None:
     me = await bot.me()
     await reply_screen(message, help_screen(me.username or ""))
+
+
+def create_router() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    return router

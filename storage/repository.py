@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -18,7 +20,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.models import Interview, Piece, PieceInfo, Quote, Summary, Turn
+from bot.models import Interview, Piece, PieceInfo, Quote, QuoteHit, Summary, Turn
+from storage import search
+from storage import subscriptions as subs
 from storage.migrations import migrate
 
 logger = logging.getLogger(__name__)
@@ -153,6 +157,9 @@ class Repository:
                 "INSERT INTO quotes (piece_id, turn_number, position, text) VALUES (?, ?, ?, ?)",
                 [(piece_id, q.turn_number, q.position, q.text) for q in quotes],
             )
+            await search.index_piece(conn, piece_id)
+            # the outbox: one notification per active subscriber, committed with the piece
+            await subs.create_deliveries(conn, piece_id, time.time())
         logger.info(
             "Stored piece %d (%d turns, %d quotes)", piece_id, len(interview.turns), len(quotes)
         )
@@ -239,3 +246,231 @@ class Repository:
         if row is not None:
             return int(row[0])
         return await self.latest_piece_id()
+
+    # -- quote search (storage/search.py) ---------------------------------------------------
+
+    async def search_quotes(self, query: str, *, limit: int, offset: int = 0) -> list[QuoteHit]:
+        """Quotes matching any text, best first (never raises on odd input)."""
+        await search.ensure_index(self._conn, self.transaction)
+        return await search.search(self._conn, query, limit=limit, offset=offset)
+
+    async def top_quotes(self, piece_id: int, limit: int, *, offset: int = 0) -> list[QuoteHit]:
+        """The most quotable sentences of a piece, for an empty search."""
+        await search.ensure_index(self._conn, self.transaction)
+        return await search.top_quotes(self._conn, piece_id, limit=limit, offset=offset)
+
+    # -- subscriptions and the notification outbox (storage/subscriptions.py) ---------------
+
+    async def subscribe(self, chat_id: int, locale: str) -> bool:
+        """Make the chat an active subscriber (again); False if it already was one."""
+        async with self.transaction() as conn:
+            before = await self._fetchone(
+                "SELECT state FROM subscribers WHERE chat_id = ?", (chat_id,)
+            )
+            now = subs.iso_now()
+            await conn.execute(subs.SUBSCRIBE, (chat_id, locale, now, now))
+        return before is None or before[0] != subs.SubscriberState.ACTIVE
+
+    async def unsubscribe(self, chat_id: int) -> bool:
+        """The reader asked to stop; False if they were not subscribed."""
+        async with self.transaction() as conn:
+            return await subs.deactivate(
+                conn, chat_id, subs.SubscriberState.UNSUBSCRIBED, "unsubscribed"
+            )
+
+    async def mark_inactive(self, chat_id: int, reason: str) -> bool:
+        """The chat cannot be reached (blocked the bot, deleted, kicked it); False if it was
+        not an active subscriber."""
+        async with self.transaction() as conn:
+            return await subs.deactivate(conn, chat_id, subs.SubscriberState.BLOCKED, reason)
+
+    async def get_subscriber(self, chat_id: int) -> subs.Subscriber | None:
+        row = await self._fetchone(
+            "SELECT chat_id, state, locale, subscribed_at, changed_at, reason FROM subscribers"
+            " WHERE chat_id = ?",
+            (chat_id,),
+        )
+        if row is None:
+            return None
+        return subs.Subscriber(
+            int(row[0]), subs.SubscriberState(row[1]), row[2], row[3], row[4], row[5]
+        )
+
+    async def is_subscribed(self, chat_id: int) -> bool:
+        subscriber = await self.get_subscriber(chat_id)
+        return subscriber is not None and subscriber.state is subs.SubscriberState.ACTIVE
+
+    async def subscriber_counts(self) -> subs.SubscriberCounts:
+        rows = await self._fetchall("SELECT state, count(*) FROM subscribers GROUP BY state")
+        return subs.SubscriberCounts(**{str(r[0]): int(r[1]) for r in rows})
+
+    async def list_subscribers(self, *, active_only: bool = True) -> list[subs.Subscriber]:
+        rows = await self._fetchall(
+            "SELECT chat_id, state, locale, subscribed_at, changed_at, reason FROM subscribers"
+            + (" WHERE state = 'active'" if active_only else "")
+            + " ORDER BY chat_id"
+        )
+        return [
+            subs.Subscriber(int(r[0]), subs.SubscriberState(r[1]), r[2], r[3], r[4], r[5])
+            for r in rows
+        ]
+
+    async def has_due_deliveries(self, now: float | None = None) -> bool:
+        row = await self._fetchone(subs.HAS_DUE, (time.time() if now is None else now,))
+        return bool(row and row[0])
+
+    async def claim_deliveries(self, limit: int, *, lease: float) -> list[subs.Claim]:
+        """Take up to ``limit`` due deliveries (oldest first) and commit them as ``sending``
+        with a lease; nothing is written when nothing is due."""
+        now = time.time()
+        if limit <= 0 or not await self.has_due_deliveries(now):
+            return []
+        async with self.transaction() as conn:
+            return await subs.claim(conn, limit, now, lease)
+
+    async def record_outcomes(self, outcomes: Sequence[subs.Outcome]) -> None:
+        """Commit a group of outcomes in one short transaction."""
+        if outcomes:
+            async with self.transaction() as conn:
+                await subs.record(conn, outcomes, time.time())
+
+    async def release_claims(self, claim_ids: Sequence[int], *, due: float = 0.0) -> None:
+        """Claimed deliveries that were not sent go back to pending (no attempt counted)."""
+        if claim_ids:
+            async with self.transaction() as conn:
+                await conn.executemany(subs.RELEASE_IDS, [(due, i) for i in claim_ids])
+
+    async def release_expired_claims(self, *, everything: bool = False) -> int:
+        """``sending`` rows whose lease ran out (all of them with ``everything``, for a
+        broadcaster that knows it is the only one) go back to pending; returns how many."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                subs.RELEASE, (float("inf") if everything else time.time(),)
+            )
+            return max(cursor.rowcount, 0)
+
+    async def delivery_counts(self, piece_id: int) -> subs.DeliveryCounts:
+        return subs.counts_from_rows(await self._fetchall(subs.COUNTS, (piece_id,)))
+
+    async def _broadcasts(self, where: str, params: Sequence[object]) -> list[subs.Broadcast]:
+        rows = await self._fetchall(
+            f"SELECT {subs.BROADCAST_COLUMNS} FROM broadcasts b JOIN pieces p ON p.id = b.piece_id"
+            f" {where}",
+            params,
+        )
+        return [
+            subs.broadcast_from_row(row, await self.delivery_counts(int(row[0]))) for row in rows
+        ]
+
+    async def open_broadcasts(self) -> list[subs.Broadcast]:
+        """Broadcasts still sending, or whose final progress was not shown yet."""
+        return await self._broadcasts("WHERE b.reported = 0 ORDER BY b.piece_id", ())
+
+    async def recent_broadcasts(self, limit: int = 5) -> list[subs.Broadcast]:
+        return await self._broadcasts(
+            "ORDER BY b.created_at DESC, b.piece_id DESC LIMIT ?", (limit,)
+        )
+
+    async def get_broadcast(self, piece_id: int) -> subs.Broadcast | None:
+        found = await self._broadcasts("WHERE b.piece_id = ?", (piece_id,))
+        return found[0] if found else None
+
+    async def update_broadcast(self, piece_id: int, **fields: object) -> None:
+        """Set ``finished_at``, ``report_chat``, ``report_message``, ``report_locale`` or
+        ``reported`` of a broadcast."""
+        allowed = {"finished_at", "report_chat", "report_message", "report_locale", "reported"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"cannot update broadcast fields {sorted(fields)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        async with self.transaction() as conn:
+            await conn.execute(
+                f"UPDATE broadcasts SET {assignments} WHERE piece_id = ?",
+                (*fields.values(), piece_id),
+            )
+
+    @property
+    def total_changes(self) -> int:
+        """Rows changed through this connection since it opened (for write accounting)."""
+        return int(self._conn.total_changes)
+
+    # -- publishing drafts --------------------------------------------------------------------
+
+    async def piece_id_by_hash(self, source_hash: str) -> int | None:
+        row = await self._fetchone("SELECT id FROM pieces WHERE source_hash = ?", (source_hash,))
+        return int(row[0]) if row else None
+
+    async def save_draft(
+        self,
+        *,
+        update_key: str,
+        admin_id: int,
+        chat_id: int,
+        file_name: str,
+        source: bytes,
+        source_hash: str,
+    ) -> tuple[subs.Draft, bool]:
+        """Hold an uploaded file; the same ``update_key`` returns the existing draft (False)."""
+        now = time.time()
+        async with self.transaction() as conn:
+            await conn.execute("DELETE FROM drafts WHERE created_at < ?", (now - subs.DRAFT_TTL_S,))
+            cursor = await conn.execute(
+                "INSERT INTO drafts (id, update_key, admin_id, chat_id, file_name, source,"
+                " source_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (update_key) DO NOTHING",
+                (
+                    secrets.token_urlsafe(6),
+                    update_key,
+                    admin_id,
+                    chat_id,
+                    file_name,
+                    source,
+                    source_hash,
+                    now,
+                ),
+            )
+            created = cursor.rowcount > 0
+            row = await self._fetchone(
+                f"SELECT {subs.DRAFT_COLUMNS} FROM drafts WHERE update_key = ?", (update_key,)
+            )
+        assert row is not None
+        return subs.draft_from_row(row), created
+
+    async def get_draft(self, draft_id: str) -> subs.Draft | None:
+        row = await self._fetchone(
+            f"SELECT {subs.DRAFT_COLUMNS} FROM drafts WHERE id = ?", (draft_id,)
+        )
+        return subs.draft_from_row(row) if row else None
+
+    async def set_draft_preview(self, draft_id: str, message_id: int) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE drafts SET preview_message = ? WHERE id = ?", (message_id, draft_id)
+            )
+
+    async def close_draft(self, draft_id: str, state: str, piece_id: int | None = None) -> bool:
+        """An open draft becomes ``published`` or ``cancelled``; False if it was not open."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE drafts SET state = ?, piece_id = ? WHERE id = ? AND state = 'open'",
+                (state, piece_id, draft_id),
+            )
+            return cursor.rowcount > 0
+
+    async def finish_broadcast(self, piece_id: int) -> float:
+        """Record when a broadcast's last delivery finished; returns that time."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE broadcasts SET finished_at = coalesce((SELECT max(done_at) FROM"
+                " deliveries WHERE piece_id = ?), ?) WHERE piece_id = ? AND finished_at IS NULL",
+                (piece_id, time.time(), piece_id),
+            )
+            row = await self._fetchone(
+                "SELECT finished_at FROM broadcasts WHERE piece_id = ?", (piece_id,)
+            )
+        return float(row[0]) if row and row[0] is not None else time.time()
+
+    async def get_draft_by_key(self, update_key: str) -> subs.Draft | None:
+        row = await self._fetchone(
+            f"SELECT {subs.DRAFT_COLUMNS} FROM drafts WHERE update_key = ?", (update_key,)
+        )
+        return subs.draft_from_row(row) if row else None

@@ -14,6 +14,24 @@ inline queries can be answered only once, and so on.
 
 Only ``parse_mode="HTML"`` (or no parse mode) is emulated: ``Markdown``/``MarkdownV2``
 are rejected with a 400 that names the emulator, because the bot under test uses HTML.
+
+Behaviours worth knowing when writing tests:
+
+* Like TDLib's server, a new long poll terminates the *older* waiting ``getUpdates``
+  (that one gets the 409 "Conflict: terminated by other getUpdates request; ...").
+* ``allowed_updates`` is applied when an update is created, as on Telegram: updates of
+  types the bot opted out of are not queued (see ``dropped_updates``).
+* ``editMessageText``/``editMessageReplyMarkup`` without ``reply_markup`` remove the
+  inline keyboard; "message is not modified" compares visible text, entities and keyboard.
+* Text is trimmed like TDLib (trailing whitespace; leading spaces/newlines before the first
+  entity); whitespace-only entities and entities inside code/pre are dropped.
+* ``delay()`` sleeps before the request is processed: if the client gives up first, the
+  request has no effect and its ``Call`` ends with error "client disconnected".
+* ``chat_member_update(uid, "kicked")`` also blocks the chat, "member" unblocks it, and a
+  user who writes (``send_message``) is unblocked too.
+* Not emulated: automatic url/mention/hashtag entities in bot messages, webhook delivery,
+  the 3-second throttle of repeated getUpdates conflicts, groups/channels, media other than
+  documents, inline_message_id edits, callback-query expiry by time.
 """
 
 from __future__ import annotations
@@ -24,14 +42,18 @@ import contextvars
 import itertools
 import json
 import math
+import mimetypes
 import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 __all__ = ["ApiError", "BotAPIEmulator", "Call", "SentMessage", "parse_html"]
 
@@ -164,7 +186,9 @@ _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BOT_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
 # files uploaded with the request being handled (multipart field name -> upload)
-_UPLOADS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("uploads", default={})
+_UPLOADS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("uploads")
+# the Call being handled (so a long poll can mark itself processed while it waits)
+_CURRENT_CALL: contextvars.ContextVar[Call] = contextvars.ContextVar("current_call")
 
 
 class ApiError(Exception):
@@ -194,13 +218,19 @@ def _bad(description: str) -> ApiError:
 
 @dataclass
 class Call:
-    """One API request as the emulator saw it (recorded when it was answered)."""
+    """One API request, recorded when it arrives and completed when it is answered.
+
+    ``ok``/``error`` are final once ``answered`` is true; ``processed`` turns true when
+    the request's effects are applied (for a long poll: once it is waiting).
+    """
 
     method: str
     params: dict[str, Any]
     ok: bool
     error: str | None
     at: float
+    answered: bool = False
+    processed: bool = field(default=False, repr=False)
 
 
 @dataclass
@@ -372,6 +402,8 @@ def _checked_link(url: str) -> str | None:
             rest = url[len(scheme) + 1 :]
             if not rest.startswith("//") or len(rest) <= 2:
                 return None
+            if not re.search(r"[/?#]", rest[2:]):
+                url += "/"  # Telegram normalizes "https://host" to "https://host/"
             return url
         if scheme in ("tg", "ton"):
             return url
@@ -381,7 +413,7 @@ def _checked_link(url: str) -> str | None:
     host = url.split("/", 1)[0].split(":", 1)[0]
     if "." not in host or host.startswith(".") or host.endswith("."):
         return None
-    return "http://" + url
+    return _checked_link("http://" + url)
 
 
 def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -597,35 +629,87 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
     return visible, entities
 
 
+_TYPE_ORDER = {"blockquote": 0, "expandable_blockquote": 0, "pre": 1, "code": 2}
+
+
+def _inline_rows(markup: dict[str, Any] | None) -> list[Any]:
+    """The inline keyboard rows of a reply_markup ([] when it has none)."""
+    if not markup:
+        return []
+    return list(markup.get("inline_keyboard") or [])
+
+
 def _sort_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(entities, key=lambda e: (e["offset"], -e["length"]))
+    return sorted(
+        entities, key=lambda e: (e["offset"], -e["length"], _TYPE_ORDER.get(e["type"], 5))
+    )
+
+
+_HIDDEN_DATA_ENTITIES = frozenset({"text_link", "text_mention", "custom_emoji"})
+_EMPTY_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u2800\u3164\u115f\u1160\uffa0"
+
+
+def _utf16_slice(text: str, offset: int, length: int) -> str:
+    units = text.encode("utf-16-le")
+    return units[2 * offset : 2 * (offset + length)].decode("utf-16-le", "surrogatepass")
+
+
+def _is_blank(text: str) -> bool:
+    return all(ch.isspace() or ch in _EMPTY_CHARS for ch in text)
 
 
 def _finish_entities(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """Trim whitespace around the text like Telegram and fix entities accordingly."""
-    stripped_left = text.lstrip()
-    lead = utf16_len(text) - utf16_len(stripped_left)
-    visible = stripped_left.rstrip()
-    total = utf16_len(visible)
+    """Port of the trimming part of TDLib ``fix_formatted_text``.
+
+    Whitespace-only entities are dropped (except hidden-data ones such as text links),
+    trailing spaces/newlines/tabs are cut (entities clipped), leading spaces and newlines
+    are cut up to the first entity, and formatting nested in code/pre is removed.
+    An empty result means "message text is empty".
+    """
+    total = utf16_len(text)
     fixed: list[dict[str, Any]] = []
     for entity in entities:
-        start = max(entity["offset"] - lead, 0)
-        end = min(entity["offset"] + entity["length"] - lead, total)
-        if end <= start:
+        offset = max(int(entity["offset"]), 0)
+        end = min(offset + int(entity["length"]), total)
+        if end <= offset:
             continue
-        fixed.append({**entity, "offset": start, "length": end - start})
-    # Telegram does not keep formatting inside code and pre blocks.
-    blocks = [e for e in fixed if e["type"] in ("code", "pre")]
-    kept = [
-        e
-        for e in fixed
-        if e["type"] in ("code", "pre", "blockquote", "expandable_blockquote")
-        or not any(
-            b["offset"] <= e["offset"] and e["offset"] + e["length"] <= b["offset"] + b["length"]
+        if entity["type"] not in _HIDDEN_DATA_ENTITIES and _is_blank(
+            _utf16_slice(text, offset, end - offset)
+        ):
+            continue
+        fixed.append({**entity, "offset": offset, "length": end - offset})
+    if _is_blank(text):
+        return "", []
+    text = text.rstrip(" \n\t\r")
+    total = utf16_len(text)
+    clipped = []
+    for entity in fixed:
+        if entity["offset"] >= total:
+            continue
+        entity["length"] = min(entity["length"], total - entity["offset"])
+        clipped.append(entity)
+    first_entity = min((e["offset"] for e in clipped), default=total)
+    lead = 0
+    while lead < first_entity and text[lead] in " \n":
+        lead += 1
+    text = text[lead:]
+    for entity in clipped:
+        entity["offset"] -= lead
+    # Telegram keeps no other entities inside code and pre blocks.
+    kept: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    for entity in _sort_entities(clipped):
+        inside = any(
+            b["offset"] <= entity["offset"]
+            and entity["offset"] + entity["length"] <= b["offset"] + b["length"]
             for b in blocks
         )
-    ]
-    return visible, _sort_entities(kept)
+        if inside and entity["type"] not in ("blockquote", "expandable_blockquote"):
+            continue
+        if entity["type"] in ("code", "pre"):
+            blocks.append(entity)
+        kept.append(entity)
+    return text, _sort_entities(kept)
 
 
 # --------------------------------------------------------------------------- emulator
@@ -723,6 +807,30 @@ class BotAPIEmulator:
             await self._runner.cleanup()
             self._runner = None
 
+    def make_bot(self, token: str | None = None) -> Bot:
+        """An aiogram ``Bot`` (HTML parse mode) wired to this emulator.
+
+        Its session closes without aiogram's 0.25 s SSL grace sleep, which loopback
+        HTTP does not need, to keep test teardown fast.
+        """
+        from aiogram import Bot
+        from aiogram.client.default import DefaultBotProperties
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+        from aiogram.enums import ParseMode
+
+        class _LoopbackSession(AiohttpSession):
+            async def close(self) -> None:
+                if self._session is not None and not self._session.closed:
+                    await self._session.close()
+
+        session = _LoopbackSession(api=TelegramAPIServer.from_base(self.base_url))
+        return Bot(
+            token or self.token,
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+
     async def __aenter__(self) -> BotAPIEmulator:
         await self.start()
         return self
@@ -801,7 +909,12 @@ class BotAPIEmulator:
         caption: str | None = None,
         reply_to_message_id: int | None = None,
     ) -> dict[str, Any]:
-        """The user writes to the bot; returns the Message dict put in a queued Update."""
+        """The user writes to the bot; returns the Message dict put in a queued Update.
+
+        Registers the chat, and un-blocks it: a user who writes has unblocked the bot.
+        """
+        if text is None and document is None:
+            raise AssertionError("send_message needs text or document")
         chat = self._touch_chat(user_id, language_code, first_name)
         self._blocked.discard(user_id)  # writing to the bot implies it is not blocked
         message: dict[str, Any] = {
@@ -827,8 +940,6 @@ class BotAPIEmulator:
                 entities = self._command_entities(caption)
                 if entities:
                     message["caption_entities"] = entities
-        if text is None and document is None:
-            raise AssertionError("send_message needs text or document")
         chat.raw[message["message_id"]] = message
         self._enqueue("message", message)
         return message
@@ -876,9 +987,7 @@ class BotAPIEmulator:
                 f"{len(candidates)} callback buttons match {text!r} in message {message_id}: "
                 f"{sent.button_texts()!r}"
             )
-        return self._callback_query(
-            user_id, sent, candidates[0]["callback_data"], language_code
-        )
+        return self._callback_query(user_id, sent, candidates[0]["callback_data"], language_code)
 
     def _callback_query(
         self, user_id: int, sent: SentMessage, data: str, language_code: str
@@ -925,7 +1034,9 @@ class BotAPIEmulator:
         """A my_chat_member update: "kicked" (user blocked the bot) or "member"."""
         if new_status not in ("kicked", "member"):
             raise ValueError("new_status must be 'kicked' or 'member'")
-        self.add_chat(user_id, self._chats[user_id].language_code if user_id in self._chats else "ru")
+        self.add_chat(
+            user_id, self._chats[user_id].language_code if user_id in self._chats else "ru"
+        )
         old_status = "member" if new_status == "kicked" else "kicked"
 
         def member(status: str) -> dict[str, Any]:
@@ -967,6 +1078,9 @@ class BotAPIEmulator:
             "file_name": file_name,
             "file_size": len(content),
         }
+        if not mime_type or mime_type == "application/octet-stream":
+            # Telegram derives the MIME type of an upload from the file name
+            mime_type = mimetypes.guess_type(file_name)[0] or mime_type
         if mime_type:
             document["mime_type"] = mime_type
         stored = _StoredFile(file_id, unique, path, content, document)
@@ -987,7 +1101,11 @@ class BotAPIEmulator:
             raise AssertionError(f"the bot sent nothing to chat {chat_id}")
         return sent[-1]
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - public interface
+    ) -> None:
         """Poll ``predicate`` until it holds; TimeoutError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -996,7 +1114,10 @@ class BotAPIEmulator:
             await asyncio.sleep(0.005)
 
     async def wait_for_messages(
-        self, chat_id: int, count: int, timeout: float = 5.0
+        self,
+        chat_id: int,
+        count: int,
+        timeout: float = 5.0,  # noqa: ASYNC109 - public interface
     ) -> list[SentMessage]:
         """Wait until the chat has at least ``count`` bot messages; returns them all."""
         try:
@@ -1006,7 +1127,8 @@ class BotAPIEmulator:
             raise TimeoutError(
                 f"chat {chat_id}: expected {count} bot messages within {timeout} s, got "
                 f"{len(have)}: {have!r}; failed calls: "
-                f"{[(c.method, c.error) for c in self.calls if not c.ok]!r}"
+                f"{[(c.method, c.error) for c in self.calls if c.answered and not c.ok]!r}; "
+                f"updates dropped by allowed_updates: {self.dropped_updates!r}"
             ) from None
         return self.messages(chat_id)
 
@@ -1016,15 +1138,19 @@ class BotAPIEmulator:
         predicate: Callable[[Call], bool] = lambda call: True,
         *,
         since: int = 0,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - public interface
     ) -> Call:
-        """First answered call of ``method`` at index >= ``since`` matching ``predicate``."""
+        """First call of ``method`` at index >= ``since`` matching ``predicate``.
+
+        Returns once the call has been processed (its effects applied; a long poll counts
+        as soon as it is waiting), so ``ok``/``error`` may still be pending for getUpdates.
+        """
         wanted = method.lower()
         found: list[Call] = []
 
         def check() -> bool:
             for call in self.calls[since:]:
-                if call.method.lower() == wanted and predicate(call):
+                if call.processed and call.method.lower() == wanted and predicate(call):
                     found.append(call)
                     return True
             return False
@@ -1075,7 +1201,9 @@ class BotAPIEmulator:
                 503: "Service Unavailable",
                 504: "Gateway Timeout",
             }.get(status, "Internal Server Error")
-        self._faults.append(_Fault(method.lower(), times, status, description, retry_after, chat_id))
+        self._faults.append(
+            _Fault(method.lower(), times, status, description, retry_after, chat_id)
+        )
 
     def delay(self, method: str, seconds: float, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` hang ``seconds`` before being processed."""
@@ -1154,27 +1282,30 @@ class BotAPIEmulator:
                     else:
                         raw[key] = value
         params: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key in _JSON_FIELDS and isinstance(value, str):
+        for key, item in raw.items():
+            decoded: Any = item
+            if key in _JSON_FIELDS and isinstance(item, str):
                 try:
-                    value = json.loads(value)
+                    decoded = json.loads(item)
                 except ValueError as exc:
                     raise _bad(f"can't parse {key} JSON object") from exc
-            elif key in _INT_FIELDS and isinstance(value, str):
+            elif key in _INT_FIELDS and isinstance(item, str):
                 with contextlib.suppress(ValueError):
-                    value = int(value)
-            elif key in _BOOL_FIELDS and isinstance(value, str):
-                value = value.lower() in ("true", "1")
-            params[key] = value
+                    decoded = int(item)
+            elif key in _BOOL_FIELDS and isinstance(item, str):
+                decoded = item.lower() in ("true", "1")
+            params[key] = decoded
         return params, files
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        started = time.monotonic()
-        call = Call(method=method, params={}, ok=False, error=None, at=started)
+        call = Call(method=method, params={}, ok=False, error=None, at=time.monotonic())
         try:
             try:
-                call.params, files = await self._read_params(request)
+                try:
+                    call.params, files = await self._read_params(request)
+                finally:
+                    self.calls.append(call)
                 if request.match_info["token"] != self.token:
                     raise ApiError(401, "Unauthorized")
                 name = method.lower()
@@ -1189,6 +1320,7 @@ class BotAPIEmulator:
                     parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
                     raise ApiError(fault.status, fault.description, parameters)
                 _UPLOADS.set(files)
+                _CURRENT_CALL.set(call)
                 result = await handler(call.params)
             except ApiError as error:
                 call.error = error.description
@@ -1199,7 +1331,7 @@ class BotAPIEmulator:
             call.error = "client disconnected"
             raise
         finally:
-            self.calls.append(call)
+            call.answered = call.processed = True
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
@@ -1275,7 +1407,7 @@ class BotAPIEmulator:
         result = []
         for entity in entities:
             if not isinstance(entity, dict) or not {"type", "offset", "length"} <= entity.keys():
-                raise _bad("can't parse MessageEntity: Field \"type\" must be of type String")
+                raise _bad('can\'t parse MessageEntity: Field "type" must be of type String')
             offset, length = int(entity["offset"]), int(entity["length"])
             if offset < 0 or length <= 0 or offset >= total:
                 continue
@@ -1294,20 +1426,24 @@ class BotAPIEmulator:
         elif "keyboard" in markup:
             rows = markup["keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad("field \"keyboard\" of the ReplyKeyboardMarkup must be an Array")
+                raise _bad('field "keyboard" of the ReplyKeyboardMarkup must be an Array')
             for row in rows:
                 for button in row:
                     label = button if isinstance(button, str) else button.get("text")
                     if not label:
-                        raise _bad("can't parse keyboard button: Field \"text\" must be of type String")
+                        raise _bad(
+                            'can\'t parse keyboard button: Field "text" must be of type String'
+                        )
         elif not ("remove_keyboard" in markup or "force_reply" in markup):
-            raise _bad("can't find field \"inline_keyboard\"")
+            raise _bad('can\'t find field "inline_keyboard"')
         return markup
 
     @staticmethod
     def _validate_inline_keyboard(rows: Any) -> None:
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise _bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+            raise _bad(
+                'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
+            )
         total = 0
         for row in rows:
             if len(row) > MAX_BUTTONS_PER_ROW:
@@ -1315,10 +1451,14 @@ class BotAPIEmulator:
             for button in row:
                 total += 1
                 if not isinstance(button, dict):
-                    raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+                    raise _bad(
+                        "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+                    )
                 label = button.get("text")
                 if not isinstance(label, str):
-                    raise _bad("can't parse inline keyboard button: Field \"text\" must be of type String")
+                    raise _bad(
+                        'can\'t parse inline keyboard button: Field "text" must be of type String'
+                    )
                 if not label.strip():
                     raise _bad("BUTTON_TEXT_INVALID")
                 actions = [key for key in _BUTTON_ACTIONS if button.get(key) is not None]
@@ -1436,16 +1576,15 @@ class BotAPIEmulator:
         timeout = params.get("timeout", 0) or 0
         if not all(isinstance(v, int) for v in (offset, limit, timeout)):
             raise _bad("wrong parameter in request")
-        limit = min(max(limit, 1), 100)
+        if not 1 <= limit <= 100:
+            limit = 100
         timeout = min(max(timeout, 0), MAX_LONG_POLL_TIMEOUT)
         if "allowed_updates" in params:
             allowed = params["allowed_updates"]
             if not isinstance(allowed, list):
                 raise _bad("can't parse allowed_updates JSON object")
             self._allowed_updates = (
-                {str(kind) for kind in allowed}
-                if allowed
-                else set(_UPDATE_TYPES) - _NOT_BY_DEFAULT
+                {str(kind) for kind in allowed} if allowed else set(_UPDATE_TYPES) - _NOT_BY_DEFAULT
             )
         if offset > 0:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -1459,6 +1598,8 @@ class BotAPIEmulator:
             self._long_poll.set_result("conflict")  # the older request gets the 409
         waiter: asyncio.Future[str] = loop.create_future()
         self._long_poll = waiter
+        with contextlib.suppress(LookupError):
+            _CURRENT_CALL.get().processed = True
         try:
             done, _ = await asyncio.wait({waiter}, timeout=timeout)
             outcome = waiter.result() if done else "timeout"
@@ -1557,7 +1698,7 @@ class BotAPIEmulator:
         return self._record(chat, sent, reply_to)
 
     def _resolve_document(self, value: Any) -> dict[str, Any]:
-        files = _UPLOADS.get()
+        files = _UPLOADS.get({})
         if isinstance(value, dict) and "file_name" in value:
             upload = files.get("document")
             if upload:
@@ -1591,7 +1732,11 @@ class BotAPIEmulator:
         chat, sent = self._edit_target(params)
         if sent.document is not None:
             raise _bad("there is no text in the message to edit")
-        if sent.text == visible and sent.entities == entities and sent.reply_markup == markup:
+        if (
+            sent.text == visible
+            and sent.entities == entities
+            and _inline_rows(sent.reply_markup) == _inline_rows(markup)
+        ):
             raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
         sent.text, sent.entities, sent.html = visible, entities, str(params["text"])
         sent.parse_mode = params.get("parse_mode")
@@ -1609,7 +1754,11 @@ class BotAPIEmulator:
         chat, sent = self._edit_target(params)
         if sent.document is None:
             raise _bad("there is no caption in the message to edit")
-        if (sent.caption or "") == caption and sent.entities == entities and sent.reply_markup == markup:
+        if (
+            (sent.caption or "") == caption
+            and sent.entities == entities
+            and _inline_rows(sent.reply_markup) == _inline_rows(markup)
+        ):
             raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
         sent.text, sent.caption, sent.entities = caption, caption or None, entities
         sent.html = str(params.get("caption") or "")
@@ -1621,8 +1770,7 @@ class BotAPIEmulator:
         if markup is not None and "inline_keyboard" not in markup:
             raise _bad("inline keyboard expected")
         chat, sent = self._edit_target(params)
-        current = sent.reply_markup if sent.reply_markup and "inline_keyboard" in sent.reply_markup else None
-        if current == markup or (not current and not (markup or {}).get("inline_keyboard")):
+        if _inline_rows(sent.reply_markup) == _inline_rows(markup):
             raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
         sent.reply_markup = markup
         return self._store_edit(chat, sent)
@@ -1677,11 +1825,15 @@ class BotAPIEmulator:
         button = params.get("button")
         if button is not None:
             if not isinstance(button, dict) or not str(button.get("text") or "").strip():
-                raise _bad("can't parse InlineQueryResultsButton: Field \"text\" must be of type String")
+                raise _bad(
+                    'can\'t parse InlineQueryResultsButton: Field "text" must be of type String'
+                )
             start = button.get("start_parameter")
             web_app = button.get("web_app")
             if (start is None) == (web_app is None):
-                raise _bad("InlineQueryResultsButton must have exactly one of start_parameter, web_app")
+                raise _bad(
+                    "InlineQueryResultsButton must have exactly one of start_parameter, web_app"
+                )
             if start is not None and not _START_PARAMETER_RE.match(str(start)):
                 raise _bad("START_PARAM_INVALID")
         cache_time = params.get("cache_time")
@@ -1699,10 +1851,10 @@ class BotAPIEmulator:
             raise _bad("RESULT_ID_INVALID")
         kind = result.get("type")
         if not isinstance(kind, str) or not kind:
-            raise _bad("can't parse inline query result: Field \"type\" must be of type String")
+            raise _bad('can\'t parse inline query result: Field "type" must be of type String')
         if kind == "article":
             if not str(result.get("title") or "").strip():
-                raise _bad("can't parse inline query result: Field \"title\" must be of type String")
+                raise _bad('can\'t parse inline query result: Field "title" must be of type String')
             if "input_message_content" not in result:
                 raise _bad(
                     "can't parse inline query result: Can't find field \"input_message_content\""
@@ -1797,7 +1949,11 @@ class BotAPIEmulator:
         if chat_id is not None:
             self._chat_for(params, sending=False)
         button = params.get("menu_button") or {"type": "default"}
-        if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
+        if not isinstance(button, dict) or button.get("type") not in (
+            "default",
+            "commands",
+            "web_app",
+        ):
             raise _bad("can't parse menu button JSON object")
         self.menu_buttons[chat_id] = button
         return True

@@ -280,3 +280,11 @@ def test_factorized_lexrank_equals_the_dense_computation():
         total = sum(rank)
         rank = [r / total for r in rank]
     assert fast == pytest.approx(rank, abs=1e-4)
+
+
+def test_a_heading_left_in_the_lead_is_not_quoted():
+    interview = seed()
+    headed = Interview(interview.title, ("Интервью недели", *interview.lead), interview.turns)
+    summary = summarize(headed)
+    assert "Интервью недели" not in summary.text + summary.short + summary.long
+    assert summary.text[0] == split_sentences(interview.lead[0])[0]

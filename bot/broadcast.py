@@ -1,0 +1,622 @@
+"""The broadcaster: sends the notification outbox (``deliveries``) at a steady rate, safely.
+
+Pipeline, all in the bot's event loop::
+
+    pickup ──claim (commit 'sending')──▶ queue ──▶ N workers ──send──▶ outcomes ──▶ writer
+      ▲ every poll_interval, or wake()                                   (group commit)
+
+* **pickup** claims due deliveries in batches (one ``UPDATE … RETURNING`` per batch) so that
+  about one second of work is buffered; it polls every ``poll_interval`` and is woken at once
+  by ``wake()`` after an in-process publish.
+* **workers** send concurrently, so the rate is reached whatever the API's latency. A global
+  ``RateLimiter`` hands out evenly spaced slots (``rate`` per second) and ``ChatSpacing`` keeps
+  one message per second per chat.
+* **writer** commits outcomes as soon as they arrive, in one short transaction per group: what
+  finished while the previous commit ran goes into the next (no waiting for a batch to fill).
+  No transaction is ever held across a send.
+
+Errors: a 429 pauses *all* sending for ``retry_after`` and the same delivery is retried (not a
+failed attempt); 403 (blocked, deactivated, kicked) and 400 "chat not found" make the subscriber
+inactive, no retry; 5xx, timeouts and network errors are retried with exponential backoff up to
+``RetryPolicy.max_attempts``, then the delivery is ``failed`` with the reason. Every delivery
+ends in a final state with its reason, and is logged: nothing is dropped silently.
+
+Crash safety: only one broadcaster per database sends (an exclusive ``flock`` next to the
+database, released by the kernel when the process dies). On start it returns every ``sending``
+row to ``pending``: claimed rows that were never sent are simply sent now, and the only ones that
+can reach a reader twice are those whose request was in flight (or whose outcome was not yet
+committed, a millisecond or two) when the process died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import random
+import time
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiohttp import ClientError
+
+from bot.notify_views import notification, progress_text
+from storage.subscriptions import Broadcast, Claim, DeliveryState, Outcome
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage import Repository
+
+try:  # POSIX; elsewhere the broadcaster relies on lease expiry alone
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+# 400 answers that mean the chat is gone for good (like a 403)
+_GONE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "deactivated")
+REPORT_GRACE_S = 30.0  # how long a finished broadcast waits for an editor's progress message
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff for 5xx, timeouts and network errors."""
+
+    max_attempts: int = 6
+    base_delay: float = 2.0
+    max_delay: float = 300.0
+    jitter: float = 0.2
+
+    def delay(self, failures: int) -> float:
+        raw = min(self.max_delay, self.base_delay * 2 ** max(failures - 1, 0))
+        return raw * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastConfig:
+    rate: float = 25.0  # messages per second, all chats together
+    paid: bool = False  # send with allow_paid_broadcast (lets Telegram go up to 1000/s)
+    per_chat_interval: float = 1.0  # at most one message per chat per this many seconds
+    concurrency: int = 0  # sends in flight at most; 0: derived from the rate
+    request_timeout: float = 20.0
+    poll_interval: float = 0.5
+    lease: float = 300.0  # a claim's lease (only matters without the lock file)
+    buffer_seconds: float = 1.0  # claimed work kept in memory, in seconds of sending
+    progress_interval: float = 2.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> BroadcastConfig:
+        config = cls(rate=settings.broadcast_rate, paid=settings.broadcast_paid)
+        return replace(config, **overrides)  # type: ignore[arg-type]
+
+    @property
+    def workers(self) -> int:
+        """Enough concurrent sends to reach the rate at ~0.5 s of API latency."""
+        return self.concurrency or max(4, min(500, math.ceil(self.rate / 2)))
+
+    @property
+    def capacity(self) -> int:
+        """Claimed deliveries held in memory at most."""
+        return self.workers + math.ceil(self.rate * self.buffer_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    broadcast: Broadcast
+    rate: float  # deliveries finished per second, recently
+    eta: float | None  # seconds left
+    paused_for: float = 0.0  # a 429 pause still running
+
+    @property
+    def finished(self) -> bool:
+        return self.broadcast.counts.remaining == 0
+
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+class RateLimiter:
+    """Evenly spaced sending slots, ``rate`` per second, shared by all workers; ``pause`` holds
+    every sender until the pause is over (a 429's retry_after)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    async def acquire(self) -> None:
+        while True:
+            now = time.monotonic()
+            slot = max(self._next, now, self._paused_until)
+            self._next = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if time.monotonic() >= self._paused_until:
+                return
+            # a pause began while this sender waited: take a slot after it
+
+    def pause(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            self._next = max(self._next, until)
+
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - time.monotonic())
+
+
+class ChatSpacing:
+    """One delivery per chat at a time, at least ``interval`` seconds after the previous send."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: OrderedDict[int, float] = OrderedDict()  # oldest send first
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id) or (asyncio.Lock(), 0)
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                last = self._last.get(chat_id)
+                if last is not None:
+                    wait = last + self.interval - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+    def mark(self, chat_id: int) -> None:
+        """A message to ``chat_id`` is being sent now."""
+        now = time.monotonic()
+        self._last[chat_id] = now
+        self._last.move_to_end(chat_id)
+        while self._last:
+            oldest_chat, oldest = next(iter(self._last.items()))
+            if now - oldest < self.interval:
+                break
+            del self._last[oldest_chat]
+
+
+class Broadcaster:
+    """Sends pending deliveries; ``start(bot)`` at bot start-up, ``stop()`` at shutdown."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        config: BroadcastConfig,
+        i18n: I18n,
+        *,
+        on_progress: ProgressCallback | None = None,
+        lock: bool = True,
+    ) -> None:
+        self.repo = repo
+        self.config = config
+        self.i18n = i18n
+        self.on_progress = on_progress
+        self.counters: Counter[str] = Counter()
+        self._lock_path = (
+            Path(f"{repo.path}.broadcast-lock")
+            if lock and fcntl is not None and str(repo.path) != ":memory:"
+            else None
+        )
+        self._lock_fd: int | None = None
+        self._limiter = RateLimiter(config.rate)
+        self._chats = ChatSpacing(config.per_chat_interval)
+        self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
+        self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        self._in_hand: set[Claim] = set()
+        self._outstanding = 0  # claimed, outcome not yet committed
+        self._wake = asyncio.Event()
+        self._progress_wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._workers: list[asyncio.Task[None]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._sender: Bot | None = None
+        self._rendered: dict[tuple[int, str], tuple[str, InlineKeyboardMarkup] | None] = {}
+        self._shown: dict[int, str] = {}
+        self._samples: dict[int, tuple[float, int, float | None]] = {}
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    async def start(self, bot: Bot) -> None:
+        """Start sending with ``bot``'s token and API server over a session of its own (a
+        broadcast never takes the connections replies to readers need)."""
+        if self.running:
+            return
+        session = AiohttpSession(api=bot.session.api, limit=self.config.workers)
+        self._sender = Bot(bot.token, session=session, default=bot.default)
+        self._writer = asyncio.create_task(self._write_loop(), name="broadcast-writer")
+        self._workers = [
+            asyncio.create_task(self._work_loop(), name=f"broadcast-worker-{i}")
+            for i in range(self.config.workers)
+        ]
+        self._tasks = [
+            asyncio.create_task(self._pickup_loop(), name="broadcast-pickup"),
+            asyncio.create_task(self._progress_loop(), name="broadcast-progress"),
+        ]
+        logger.info(
+            "Broadcaster started: %g messages/s%s, %d concurrent sends",
+            self.config.rate,
+            " (paid broadcast)" if self.config.paid else "",
+            self.config.workers,
+        )
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Until the broadcaster holds the lock and has recovered interrupted claims."""
+        async with asyncio.timeout(timeout):
+            await self._ready.wait()
+
+    def wake(self) -> None:
+        """Look at the outbox now (something was just published)."""
+        self._wake.set()
+        self._progress_wake.set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming, let sends in flight finish (up to ``grace`` seconds), commit every
+        outcome and return unsent claims to the queue."""
+        if not self.running:
+            return
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        unsent: list[Claim] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                unsent.append(item)
+        for _ in self._workers:
+            self._queue.put_nowait(None)
+        _done, late = await asyncio.wait(self._workers, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        unsent.extend(self._in_hand)  # interrupted mid-send: in flight, may be repeated
+        self._in_hand.clear()
+        self._outcomes.put_nowait(None)
+        if self._writer is not None:
+            await self._writer
+            self._writer = None
+        try:
+            await self.repo.release_claims([c.id for c in unsent])
+        except Exception:
+            logger.exception("Could not release %d claims; they resume at next start", len(unsent))
+        if self._sender is not None:
+            await self._sender.session.close()
+            self._sender = None
+        self._unlock()
+        logger.info("Broadcaster stopped (%s)", dict(self.counters))
+
+    # -- the lock -----------------------------------------------------------------------------
+
+    def _try_lock(self) -> bool:
+        if self._lock_path is None or self._lock_fd is not None:
+            return True
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+        self._ready.clear()
+
+    # -- pickup -------------------------------------------------------------------------------
+
+    async def _pickup_loop(self) -> None:
+        warned = False
+        while not self._try_lock():
+            if not warned:
+                logger.warning(
+                    "Another process is broadcasting from %s; waiting for it to stop",
+                    self.repo.path,
+                )
+                warned = True
+            await asyncio.sleep(2.0)
+        exclusive = self._lock_path is not None
+        released = await self.repo.release_expired_claims(everything=exclusive)
+        if released:
+            logger.warning("Resuming: %d interrupted deliveries are queued again", released)
+        self._ready.set()
+        capacity = self.config.capacity
+        refill = max(1, capacity // 4)
+        while True:
+            self._wake.clear()
+            free = capacity - self._outstanding
+            if free >= refill:
+                try:
+                    claims = await self.repo.claim_deliveries(free, lease=self.config.lease)
+                except Exception:
+                    logger.exception("Could not claim deliveries; retrying")
+                    claims = []
+                    await asyncio.sleep(self.config.poll_interval)
+                if claims:
+                    self.counters["claims"] += 1
+                    self._outstanding += len(claims)
+                    for item in claims:
+                        self._queue.put_nowait(item)
+                    self._progress_wake.set()
+                if not exclusive:
+                    await self.repo.release_expired_claims()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.poll_interval):
+                    await self._wake.wait()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def _work_loop(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            self._in_hand.add(item)
+            outcome = await self._deliver(item)
+            self._in_hand.discard(item)
+            self._outcomes.put_nowait(outcome)
+
+    async def _render(self, piece_id: int, locale: str) -> tuple[str, InlineKeyboardMarkup] | None:
+        key = (piece_id, locale)
+        if key not in self._rendered:
+            piece = await self.repo.get_piece(piece_id)
+            if len(self._rendered) > 64:
+                self._rendered.clear()
+            if piece is None:
+                self._rendered[key] = None
+            else:
+                with self.i18n.context(), self.i18n.use_locale(locale):
+                    self._rendered[key] = notification(piece)
+        return self._rendered[key]
+
+    async def _deliver(self, claim: Claim) -> Outcome:
+        try:
+            rendered = await self._render(claim.piece_id, claim.locale)
+        except Exception as error:
+            logger.exception("Cannot render the notification of piece %d", claim.piece_id)
+            return self._final(claim, DeliveryState.FAILED, f"cannot render: {error!r}")
+        if rendered is None:
+            return self._final(claim, DeliveryState.FAILED, "the piece no longer exists")
+        text, markup = rendered
+        assert self._sender is not None
+        async with self._chats.turn(claim.chat_id):
+            while True:
+                await self._limiter.acquire()
+                self._chats.mark(claim.chat_id)
+                try:
+                    async with asyncio.timeout(self.config.request_timeout):
+                        message = await self._sender.send_message(
+                            chat_id=claim.chat_id,
+                            text=text,
+                            reply_markup=markup,
+                            allow_paid_broadcast=True if self.config.paid else None,
+                        )
+                except TelegramRetryAfter as error:
+                    self.counters["retry_after"] += 1
+                    self._limiter.pause(error.retry_after)
+                    logger.warning("Telegram asked to wait %d s: pausing", error.retry_after)
+                    continue
+                except TelegramForbiddenError as error:
+                    return self._final(claim, DeliveryState.UNREACHABLE, error.message)
+                except TelegramBadRequest as error:
+                    gone = any(mark in error.message.lower() for mark in _GONE)
+                    state = DeliveryState.UNREACHABLE if gone else DeliveryState.FAILED
+                    return self._final(claim, state, error.message)
+                except TelegramMigrateToChat as error:
+                    return self._final(claim, DeliveryState.FAILED, error.message)
+                except TimeoutError:
+                    return self._retry_or_fail(claim, "request timed out")
+                except (TelegramAPIError, ClientError, OSError) as error:
+                    return self._retry_or_fail(
+                        claim, getattr(error, "message", None) or repr(error)
+                    )
+                except Exception as error:  # a bug, not the network: still never drop it
+                    logger.exception("Unexpected error sending to chat %d", claim.chat_id)
+                    return self._retry_or_fail(claim, repr(error))
+                self.counters["sent"] += 1
+                return Outcome(
+                    claim,
+                    DeliveryState.SENT,
+                    claim.attempts + 1,
+                    message_id=message.message_id,
+                )
+
+    def _final(self, claim: Claim, state: DeliveryState, reason: str) -> Outcome:
+        self.counters[state.value] += 1
+        level = logging.INFO if state is DeliveryState.UNREACHABLE else logging.WARNING
+        logger.log(
+            level,
+            "Delivery %d (piece %d → chat %d) %s: %s",
+            claim.id,
+            claim.piece_id,
+            claim.chat_id,
+            state.value,
+            reason,
+        )
+        return Outcome(claim, state, claim.attempts + 1, error=reason)
+
+    def _retry_or_fail(self, claim: Claim, reason: str) -> Outcome:
+        failures = claim.attempts + 1
+        policy = self.config.retry
+        if failures >= policy.max_attempts:
+            return self._final(
+                claim, DeliveryState.FAILED, f"gave up after {failures} attempts: {reason}"
+            )
+        delay = policy.delay(failures)
+        self.counters["retried"] += 1
+        logger.info(
+            "Delivery %d → chat %d failed (%s); retry %d in %.1f s",
+            claim.id,
+            claim.chat_id,
+            reason,
+            failures,
+            delay,
+        )
+        return Outcome(
+            claim,
+            DeliveryState.PENDING,
+            failures,
+            error=reason,
+            next_attempt=time.time() + delay,
+        )
+
+    # -- committing outcomes ------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._outcomes.get()
+            batch = [first]
+            while not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            outcomes = [o for o in batch if o is not None]
+            stopping = len(outcomes) < len(batch)
+            delay = 0.05
+            while outcomes:
+                try:
+                    await self.repo.record_outcomes(outcomes)
+                except Exception:
+                    # the rows stay 'sending': never lost, at worst sent again after a crash
+                    logger.exception("Could not record %d outcomes; retrying", len(outcomes))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                self.counters["commits"] += 1
+                self.counters["committed"] += len(outcomes)
+                break
+            self._outstanding -= len(outcomes)
+            if self._outstanding <= self.config.capacity - max(1, self.config.capacity // 4):
+                self._wake.set()
+            if self._outstanding == 0:
+                self._progress_wake.set()  # the queue ran dry: show the final numbers now
+
+    # -- progress -----------------------------------------------------------------------------
+
+    async def _progress_loop(self) -> None:
+        await self._ready.wait()
+        while True:
+            self._progress_wake.clear()
+            try:
+                await self._report()
+            except Exception:
+                logger.exception("Could not report broadcast progress")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.progress_interval):
+                    await self._progress_wake.wait()
+            await asyncio.sleep(0.25)  # wake-ups come in bursts; counting costs a scan
+
+    async def _report(self) -> None:
+        for item in await self.repo.open_broadcasts():
+            now = time.time()
+            counts = item.counts
+            previous = self._samples.get(item.piece_id)
+            rate: float | None = None
+            if previous is not None:
+                then, done_then, rate_then = previous
+                if now - then > 0.2:
+                    current = (counts.done - done_then) / (now - then)
+                    rate = current if rate_then is None else 0.5 * rate_then + 0.5 * current
+                else:
+                    rate = rate_then
+            if previous is None or now - previous[0] > 0.2:
+                self._samples[item.piece_id] = (now, counts.done, rate)
+            finished = counts.remaining == 0
+            if finished and item.finished_at is None:
+                item = replace(item, finished_at=await self.repo.finish_broadcast(item.piece_id))
+            speed = rate or 0.0
+            eta = counts.remaining / (speed if speed > 0 else self.config.rate)
+            progress = Progress(item, speed, None if finished else eta, self._limiter.paused_for())
+            shown = await self._show(progress)
+            if self.on_progress is not None:
+                await self.on_progress(progress)
+            if finished and (
+                (item.report_chat is not None and shown)
+                or (item.report_chat is None and now - item.created_at > REPORT_GRACE_S)
+            ):
+                await self.repo.update_broadcast(item.piece_id, reported=1)
+                self._samples.pop(item.piece_id, None)
+                self._shown.pop(item.piece_id, None)
+                if item.report_chat is None:
+                    c = item.counts
+                    logger.info(
+                        "Broadcast of piece %d finished: %d sent, %d failed, %d unreachable",
+                        item.piece_id,
+                        c.sent,
+                        c.failed,
+                        c.unreachable,
+                    )
+
+    async def _show(self, progress: Progress) -> bool:
+        """Send or update the editor's progress message; True once it shows ``progress``."""
+        item = progress.broadcast
+        if item.report_chat is None or self._sender is None:
+            return False
+        with self.i18n.context(), self.i18n.use_locale(item.report_locale or "ru"):
+            text = progress_text(
+                item, rate=progress.rate, eta=progress.eta, paused_for=progress.paused_for
+            )
+        if self._shown.get(item.piece_id) == text and item.report_message is not None:
+            return True
+        try:
+            async with self._chats.turn(item.report_chat):
+                await self._limiter.acquire()
+                self._chats.mark(item.report_chat)
+                if item.report_message is None:
+                    message = await self._sender.send_message(item.report_chat, text)
+                    await self.repo.update_broadcast(
+                        item.piece_id, report_message=message.message_id
+                    )
+                else:
+                    await self._sender.edit_message_text(
+                        text=text, chat_id=item.report_chat, message_id=item.report_message
+                    )
+        except TelegramRetryAfter as error:
+            self._limiter.pause(error.retry_after)
+            return False
+        except TelegramBadRequest as error:
+            if "not modified" not in error.message:
+                logger.info("Progress message of piece %d is gone: %s", item.piece_id, error)
+                await self.repo.update_broadcast(item.piece_id, report_message=None)
+                return False
+        except TelegramForbiddenError:
+            return True  # the editor blocked the bot: nobody to show it to
+        except (TelegramAPIError, ClientError, OSError) as error:
+            logger.info("Could not update progress of piece %d: %s", item.piece_id, error)
+            return False
+        self._shown[item.piece_id] = text
+        return True

@@ -1,0 +1,322 @@
+"""What subscriptions and publishing look like: the notification of a new piece, the editor's
+preview, progress and statistics, and the subscribe/unsubscribe button.
+
+Plain functions returning escaped HTML (``bot.chunks``) and keyboards, translated with gettext
+like ``bot.views``; callers outside a handler wrap them in ``i18n.use_locale``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import DraftAction, PieceView, SubscriptionToggle, View, Where
+from bot.chunks import Block, escape, render, shorten
+from bot.models import Piece
+from bot.parsing import ParseError
+from storage.subscriptions import Broadcast, SubscriberCounts
+
+if TYPE_CHECKING:
+    from bot.publishing import Prepared
+
+NOTIFICATION_SUMMARY_CHARS = 900
+TITLE_CHARS = 80
+
+
+# -- the subscription button and replies ---------------------------------------------------------
+
+
+def subscription_button(subscribed: bool, where: Where) -> InlineKeyboardButton:
+    """The button that flips the current state: unsubscribe when subscribed, else subscribe."""
+    if subscribed:
+        text, on = _("🔕 Unsubscribe"), False
+    else:
+        text, on = _("🔔 Subscribe to new pieces"), True
+    return InlineKeyboardButton(
+        text=text, callback_data=SubscriptionToggle(on=on, where=where).pack()
+    )
+
+
+def with_subscription_button(
+    markup: InlineKeyboardMarkup | None, subscribed: bool, where: Where
+) -> InlineKeyboardMarkup:
+    """``markup`` with its subscription button showing the current state (a new last row when
+    it has none)."""
+    button = subscription_button(subscribed, where)
+    rows: list[list[InlineKeyboardButton]] = []
+    replaced = False
+    for row in markup.inline_keyboard if markup else []:
+        new_row = []
+        for old in row:
+            if (old.callback_data or "").startswith(SubscriptionToggle.__prefix__ + ":"):
+                new_row.append(button)
+                replaced = True
+            else:
+                new_row.append(old)
+        rows.append(new_row)
+    if not replaced:
+        rows.append([button])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def subscription_status_text(subscribed: bool) -> str:
+    if subscribed:
+        return _("🔔 You are subscribed: I will send you each new piece as it comes out.")
+    return _("Subscribe, and I will send you each new piece as it comes out.")
+
+
+def subscribe_reply(changed: bool) -> tuple[str, InlineKeyboardMarkup]:
+    text = (
+        _("Done: you are subscribed. I will send you each new piece as it comes out.")
+        if changed
+        else _("You are already subscribed. I will send you each new piece as it comes out.")
+    )
+    return text, with_subscription_button(None, True, Where.REPLY)
+
+
+def unsubscribe_reply(changed: bool) -> tuple[str, InlineKeyboardMarkup]:
+    text = (
+        _("Done: you are unsubscribed and will get no more notifications.")
+        if changed
+        else _("You are not subscribed, so I send you nothing.")
+    )
+    return text, with_subscription_button(None, False, Where.REPLY)
+
+
+def toggled_alert(subscribed: bool) -> str:
+    if subscribed:
+        return _("You are subscribed to new pieces.")
+    return _("You are unsubscribed. No more notifications.")
+
+
+# -- the notification -----------------------------------------------------------------------------
+
+
+def notification_text(
+    title: str, speaker: str | None, when: datetime, sentences: Sequence[str]
+) -> str:
+    """One message: the title, the byline and the summary (shortened to stay a notification)."""
+    byline = " · ".join(part for part in (speaker, when.strftime("%d.%m.%Y")) if part)
+    blocks = [Block("🆕 " + title, "b"), Block(byline, "i", gap=False)]
+    summary = " ".join(sentences)
+    if summary:
+        blocks.append(Block(shorten(summary, NOTIFICATION_SUMMARY_CHARS)))
+    return render(blocks)[0]
+
+
+def _sentences(summary: Sequence[str], lead: Sequence[str]) -> Sequence[str]:
+    return summary or lead
+
+
+def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
+    """The message a subscriber gets when ``piece`` is published, with its buttons."""
+    text = notification_text(
+        piece.title,
+        piece.speaker,
+        piece.published_at,
+        _sentences(piece.summary.text, piece.lead),
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Questions ({count})").format(count=len(piece.turns)),
+        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    )
+    builder.adjust(1)
+    return text, with_subscription_button(builder.as_markup(), True, Where.NOTIFICATION)
+
+
+# -- publishing: preview, progress, statistics ----------------------------------------------------
+
+
+def preview(
+    prepared: Prepared, file_name: str, subscribers: int, draft_id: str
+) -> tuple[str, str, InlineKeyboardMarkup]:
+    """The editor's preview: a summary of the draft, then the notification exactly as readers
+    will see it, under which the Publish/Cancel buttons sit."""
+    interview = prepared.interview
+    info = "\n".join(
+        [
+            _("<b>Preview of {file}</b>").format(file=escape(shorten(file_name, TITLE_CHARS))),
+            _("Title: {title}").format(title=escape(interview.title)),
+            _("Speaker: {speaker}").format(speaker=escape(interview.speaker or "—")),
+            _("Questions: {count}").format(count=len(interview.turns)),
+            _("Subscribers who will get it: {count}").format(count=subscribers),
+            "",
+            _(
+                "The notification as readers will see it is below; under it they get the "
+                "buttons “Questions ({count})” and “Unsubscribe”."
+            ).format(count=len(interview.turns)),
+        ]
+    )
+    text = notification_text(
+        interview.title,
+        interview.speaker,
+        datetime.now(UTC),
+        _sentences(prepared.summary.text, interview.lead),
+    )
+    builder = InlineKeyboardBuilder()
+    publish_label = (
+        _("✅ Publish and send to {count}").format(count=subscribers)
+        if subscribers
+        else _("✅ Publish")
+    )
+    builder.button(text=publish_label, callback_data=DraftAction(draft=draft_id, publish=True))
+    builder.button(text=_("✖ Cancel"), callback_data=DraftAction(draft=draft_id, publish=False))
+    builder.adjust(2)
+    return info, text, builder.as_markup()
+
+
+def duration_text(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return _("{s} s").format(s=seconds)
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return _("{m} min {s} s").format(m=minutes, s=seconds)
+    hours, minutes = divmod(minutes, 60)
+    return _("{h} h {m} min").format(h=hours, m=minutes)
+
+
+def progress_text(
+    broadcast: Broadcast, *, rate: float, eta: float | None, paused_for: float = 0.0
+) -> str:
+    counts = broadcast.counts
+    title = escape(shorten(broadcast.title, TITLE_CHARS))
+    finished = counts.remaining == 0
+    lines = [
+        _("<b>Sent: {title}</b>").format(title=title)
+        if finished
+        else _("<b>Sending: {title}</b>").format(title=title),
+        _("Delivered: {sent} of {total}").format(sent=counts.sent, total=counts.total),
+        _("Not delivered: {failed} (blocked the bot or gone: {unreachable})").format(
+            failed=counts.failed + counts.unreachable, unreachable=counts.unreachable
+        ),
+    ]
+    if counts.cancelled:
+        lines.append(_("Skipped, unsubscribed meanwhile: {count}").format(count=counts.cancelled))
+    if finished:
+        end = broadcast.finished_at or datetime.now(UTC).timestamp()
+        lines.append(
+            _("Finished in {duration}.").format(duration=duration_text(end - broadcast.created_at))
+        )
+        return "\n".join(lines)
+    lines.append(_("Waiting: {pending}").format(pending=counts.remaining))
+    speed = _("Speed: {rate} per second").format(rate=f"{rate:.1f}")
+    if eta is not None:
+        speed += " · " + _("about {duration} left").format(duration=duration_text(eta))
+    lines.append(speed)
+    if paused_for > 0:
+        lines.append(
+            _("Telegram asked to slow down: paused for {duration}.").format(
+                duration=duration_text(paused_for)
+            )
+        )
+    return "\n".join(lines)
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%d.%m.%Y %H:%M UTC")
+
+
+def stats_text(counts: SubscriberCounts, broadcasts: Sequence[Broadcast]) -> str:
+    blocks = [
+        Block(_("Subscribers"), "b"),
+        Block(_("Active: {count}").format(count=counts.active), gap=False),
+        Block(
+            _(
+                "Inactive: {count} (unsubscribed: {unsubscribed}, blocked the bot: {blocked})"
+            ).format(
+                count=counts.inactive, unsubscribed=counts.unsubscribed, blocked=counts.blocked
+            ),
+            gap=False,
+        ),
+        Block(_("Latest broadcasts"), "b"),
+    ]
+    if not broadcasts:
+        blocks.append(Block(_("No broadcasts yet."), gap=False))
+    for item in broadcasts:
+        c = item.counts
+        blocks.append(Block(f"{_when(item.created_at)} · {shorten(item.title, TITLE_CHARS)}", "i"))
+        summary = _(
+            "delivered {sent} of {total}, not delivered {failed}, waiting {pending}"
+        ).format(sent=c.sent, total=c.total, failed=c.failed + c.unreachable, pending=c.remaining)
+        if item.finished_at is not None:
+            summary += " · " + _("took {duration}").format(
+                duration=duration_text(item.finished_at - item.created_at)
+            )
+        blocks.append(Block(summary, gap=False))
+    return render(blocks)[0]
+
+
+def parse_error_text(error: ParseError) -> str:
+    """Why a file cannot be published, in the editor's language (details stay in English)."""
+    reasons = {
+        "empty": _("The file is empty."),
+        "too_large": _("The file is too large."),
+        "encoding": _(
+            "The file is not UTF-8 (or Windows-1251) text. Save it as UTF-8 and send it again."
+        ),
+        "binary": _("This is not a plain text file. Send the interview as a .txt file."),
+        "no_turns": _(
+            "I found no questions and answers. Each turn should start with a dash (— ) or with "
+            "a label such as “Вопрос:” / “Ответ:”."
+        ),
+        "unanswered": _("The last question has no answer."),
+        "empty_turn": _("A question or an answer has a label but no text."),
+        "no_title": _("The piece has no lead to take a title from."),
+    }
+    reason = reasons.get(error.code, _("This file is not an interview I can read."))
+    details = _("Details: {details}").format(details=escape(shorten(str(error), 300)))
+    return f"{reason}\n<i>{details}</i>"
+
+
+def not_an_editor_text() -> str:
+    return _("Sorry, only the editors can do that.")
+
+
+def publish_usage_text() -> str:
+    return _(
+        "To publish, send the interview as a .txt file with /publish in the caption, or reply "
+        "/publish to the file."
+    )
+
+
+def document_hint_text() -> str:
+    return _("To publish this file, reply /publish to it.")
+
+
+def file_too_large_text() -> str:
+    return _("The file is too large.")
+
+
+def download_failed_text() -> str:
+    return _("I could not download the file from Telegram. Please send it again.")
+
+
+def already_published_text(piece_id: int, title: str) -> str:
+    return _("This text is already published as piece {id}: {title}. Nothing was sent.").format(
+        id=piece_id, title=escape(title)
+    )
+
+
+def published_alert(piece_id: int) -> str:
+    return _("Published as piece {id}.").format(id=piece_id)
+
+
+def draft_gone_text() -> str:
+    return _("This draft is no longer available. Send the file again.")
+
+
+def draft_cancelled_text() -> str:
+    return _("Cancelled: nothing was published.")
+
+
+def published_text(piece_id: int) -> str:
+    return _("Published as piece {id}. There are no subscribers yet, so nothing was sent.").format(
+        id=piece_id
+    )

@@ -1,0 +1,117 @@
+"""What quote search shows: inline results for any chat and the /search listing.
+
+Plain functions of ``QuoteHit`` lists; everything from the archive or the reader is escaped.
+Inline results are rendered in the pieces' language (``CONTENT_LOCALE``), not the sender's:
+the message is posted into someone else's chat, and identical results for every reader let
+Telegram share its cache of a query between readers (``is_personal=False``, see
+``handlers/search.py``).
+"""
+
+from __future__ import annotations
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultUnion,
+    InputTextMessageContent,
+)
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import AnswerView
+from bot.chunks import Block, escape, render, shorten
+from bot.i18n import DEFAULT_LOCALE
+from bot.models import QuoteHit
+from bot.search import clean
+from bot.views import Screen
+
+CONTENT_LOCALE = DEFAULT_LOCALE  # the language of the published pieces
+TITLE_CHARS = 100
+DESCRIPTION_CHARS = 120
+QUOTE_CHARS = 3500  # a sentence this long is cut: the message must stay under 4096
+LIST_QUOTE_CHARS = 300
+ECHO_CHARS = 60
+BUTTONS_PER_ROW = 5
+
+
+def answer_link(bot_username: str, piece_id: int, turn_number: int) -> str:
+    """Deep link that opens one answer in the bot (parsed by the /start handler)."""
+    return f"https://t.me/{bot_username}?start={piece_id}_{turn_number}"
+
+
+def attribution(hit: QuoteHit) -> str:
+    """``Speaker, piece title`` (plain text), or the title alone when the speaker is unknown."""
+    return f"{hit.speaker}, {hit.piece_title}" if hit.speaker else hit.piece_title
+
+
+def quote_message(hit: QuoteHit) -> str:
+    """The message an inline result sends: ``«quote» — Speaker, piece title`` (HTML)."""
+    return f"«{escape(shorten(hit.text, QUOTE_CHARS))}» — {escape(attribution(hit))}"
+
+
+def inline_results(hits: list[QuoteHit], bot_username: str) -> list[InlineQueryResultUnion]:
+    """One article per quote: the quote as title, who said it where as description; it sends
+    ``quote_message`` with a button that opens the full answer in the bot."""
+    full_answer = _("Full answer", locale=CONTENT_LOCALE)
+    answer_n = _("answer {n}", locale=CONTENT_LOCALE)
+    return [
+        InlineQueryResultArticle(
+            id=str(hit.quote_id),
+            title=shorten(hit.text, TITLE_CHARS) or "…",
+            description=shorten(
+                f"{hit.speaker or hit.piece_title} · {answer_n.format(n=hit.turn_number)}"
+                f" · {hit.piece_title}",
+                DESCRIPTION_CHARS,
+            ),
+            input_message_content=InputTextMessageContent(
+                message_text=quote_message(hit), parse_mode="HTML"
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=full_answer,
+                            url=answer_link(bot_username, hit.piece_id, hit.turn_number),
+                        )
+                    ]
+                ]
+            ),
+        )
+        for hit in hits
+    ]
+
+
+def search_screen(query: str, hits: list[QuoteHit]) -> Screen:
+    """The /search listing: numbered quotes with speaker and answer number, and a button per
+    quote that opens its answer."""
+    blocks = [Block(_("Quotes for «{query}»:").format(query=_echo(query)), "b")]
+    builder = InlineKeyboardBuilder()
+    for i, hit in enumerate(hits, start=1):
+        answer = _("answer {n}").format(n=hit.turn_number)
+        who = f"{hit.speaker}, {answer}" if hit.speaker else answer.capitalize()
+        blocks.append(Block(f"{i}. «{shorten(hit.text, LIST_QUOTE_CHARS)}»"))
+        blocks.append(Block(f"— {who} · {shorten(hit.piece_title, 80)}", "i", gap=False))
+        builder.button(
+            text=f"{i} · {answer}", callback_data=AnswerView(piece=hit.piece_id, n=hit.turn_number)
+        )
+    builder.adjust(BUTTONS_PER_ROW)
+    messages = render(blocks)
+    return Screen(messages, builder.as_markup())
+
+
+def search_usage_text() -> str:
+    return escape(_("Send /search and a few words, e.g. /search Tokayev"))
+
+
+def no_quotes_text(query: str) -> str:
+    return escape(
+        _("No quotes found for «{query}». Try other words, or fewer of them.").format(
+            query=_echo(query)
+        )
+    )
+
+
+def _echo(query: str) -> str:
+    """The reader's query as it may be shown back: no control characters, short."""
+    return shorten(clean(query), ECHO_CHARS)

@@ -1,0 +1,234 @@
+"""Editors (``ADMIN_IDS``): /publish a .txt file — preview, then Publish/Cancel — and /stats.
+
+Everything here sits behind a router-level filter; button presses check the sender again. Other
+readers who try these commands or buttons get a polite no and nothing happens.
+
+A /publish message is held as a draft keyed by its chat and message id, so the same update
+delivered twice shows one preview; Publish stores the piece (one piece per text: the source
+hash is unique) and its deliveries in one transaction, so a second press sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, Document, Message, TelegramObject, User
+from aiogram.utils.i18n import I18n
+from aiohttp import ClientError
+
+from bot.broadcast import Broadcaster
+from bot.callbacks import DraftAction
+from bot.config import Settings
+from bot.notify_views import (
+    already_published_text,
+    document_hint_text,
+    download_failed_text,
+    draft_cancelled_text,
+    draft_gone_text,
+    file_too_large_text,
+    not_an_editor_text,
+    parse_error_text,
+    preview,
+    publish_usage_text,
+    published_alert,
+    published_text,
+    stats_text,
+)
+from bot.parsing import MAX_SOURCE_BYTES, ParseError
+from bot.publishing import prepare, store
+from storage import DuplicatePieceError, Repository
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FILE_NAME = "interview.txt"
+
+
+def is_editor(user: User | None, settings: Settings) -> bool:
+    return user is not None and user.id in settings.admin_ids
+
+
+class IsEditor(Filter):
+    async def __call__(
+        self, event: TelegramObject, settings: Settings, event_from_user: User | None = None
+    ) -> bool:
+        return is_editor(event_from_user, settings)
+
+
+# -- editors --------------------------------------------------------------------------------------
+
+
+def _attached(message: Message) -> Document | None:
+    if message.document is not None:
+        return message.document
+    replied = message.reply_to_message
+    return replied.document if replied is not None else None
+
+
+async def publish(message: Message, bot: Bot, repo: Repository) -> None:
+    document = _attached(message)
+    if document is None:
+        await message.answer(publish_usage_text())
+        return
+    key = f"{message.chat.id}:{message.message_id}"
+    known = await repo.get_draft_by_key(key)
+    if known is not None and known.preview_message is not None:
+        logger.info("Ignoring a repeated /publish update (%s, draft %s)", key, known.id)
+        return
+    if document.file_size and document.file_size > MAX_SOURCE_BYTES:
+        await message.answer(file_too_large_text())
+        return
+    try:
+        data = (await bot.download(document)).read()  # type: ignore[union-attr]
+    except (TelegramAPIError, ClientError, OSError) as error:
+        logger.warning("Could not download %s: %s", document.file_id, error)
+        await message.answer(download_failed_text())
+        return
+    try:
+        prepared = await asyncio.to_thread(prepare, data)
+    except ParseError as error:
+        await message.answer(parse_error_text(error))
+        return
+    existing = await repo.piece_id_by_hash(prepared.source_hash)
+    if existing is not None:
+        await message.answer(already_published_text(existing, prepared.interview.title))
+        return
+    assert message.from_user is not None  # IsEditor passed
+    draft, created = await repo.save_draft(
+        update_key=key,
+        admin_id=message.from_user.id,
+        chat_id=message.chat.id,
+        file_name=document.file_name or DEFAULT_FILE_NAME,
+        source=data,
+        source_hash=prepared.source_hash,
+    )
+    if not created and draft.preview_message is not None:
+        return  # the twin of this update got here first
+    counts = await repo.subscriber_counts()
+    info, text, keyboard = preview(prepared, draft.file_name, counts.active, draft.id)
+    await message.answer(info)
+    shown = await message.answer(text, reply_markup=keyboard)
+    await repo.set_draft_preview(draft.id, shown.message_id)
+
+
+async def _drop_buttons(callback: CallbackQuery) -> None:
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest as error:
+            logger.info("Could not remove the preview buttons: %s", error.message)
+
+
+async def confirm(
+    callback: CallbackQuery,
+    callback_data: DraftAction,
+    repo: Repository,
+    settings: Settings,
+    i18n: I18n,
+    broadcaster: Broadcaster | None = None,
+) -> None:
+    if not is_editor(callback.from_user, settings):  # never trust the router alone
+        await callback.answer(not_an_editor_text(), show_alert=True)
+        return
+    draft = await repo.get_draft(callback_data.draft)
+    if draft is None or draft.state == "cancelled":
+        await callback.answer(draft_gone_text(), show_alert=True)
+        await _drop_buttons(callback)
+        return
+    if draft.state == "published" and draft.piece_id is not None:
+        await callback.answer(published_alert(draft.piece_id), show_alert=True)
+        await _drop_buttons(callback)
+        return
+    try:
+        prepared = await asyncio.to_thread(prepare, draft.source)
+    except ParseError as error:  # it parsed for the preview; only a changed parser gets here
+        await callback.answer()
+        await callback.bot.send_message(draft.chat_id, parse_error_text(error))  # type: ignore[union-attr]
+        return
+    try:
+        piece_id = await store(repo, prepared)
+        new = True
+    except DuplicatePieceError as error:
+        piece_id, new = error.piece_id, False
+    await repo.close_draft(draft.id, "published", piece_id)
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    broadcast = None
+    if new:
+        await repo.update_broadcast(
+            piece_id, report_chat=chat_id, report_locale=i18n.current_locale
+        )
+        broadcast = await repo.get_broadcast(piece_id)
+        if broadcaster is not None:
+            broadcaster.wake()
+        logger.info(
+            "Editor %d published piece %d (%d recipients)",
+            callback.from_user.id,
+            piece_id,
+            broadcast.total if broadcast else 0,
+        )
+    await callback.answer(published_alert(piece_id))
+    await _drop_buttons(callback)
+    bot = callback.bot
+    assert bot is not None
+    if not new:
+        await bot.send_message(chat_id, already_published_text(piece_id, prepared.interview.title))
+    elif broadcast is None:
+        await bot.send_message(chat_id, published_text(piece_id))
+
+
+async def cancel(
+    callback: CallbackQuery, callback_data: DraftAction, repo: Repository, settings: Settings
+) -> None:
+    if not is_editor(callback.from_user, settings):
+        await callback.answer(not_an_editor_text(), show_alert=True)
+        return
+    if await repo.close_draft(callback_data.draft, "cancelled"):
+        await callback.answer(draft_cancelled_text())
+    else:
+        draft = await repo.get_draft(callback_data.draft)
+        if draft is not None and draft.state == "published" and draft.piece_id is not None:
+            await callback.answer(published_alert(draft.piece_id), show_alert=True)
+        else:
+            await callback.answer(draft_gone_text(), show_alert=True)
+    await _drop_buttons(callback)
+
+
+async def stats(message: Message, repo: Repository) -> None:
+    counts = await repo.subscriber_counts()
+    await message.answer(stats_text(counts, await repo.recent_broadcasts(5)))
+
+
+async def document_without_command(message: Message) -> None:
+    await message.answer(document_hint_text())
+
+
+# -- everyone else --------------------------------------------------------------------------------
+
+
+async def refuse(message: Message) -> None:
+    await message.answer(not_an_editor_text())
+
+
+async def refuse_button(callback: CallbackQuery) -> None:
+    await callback.answer(not_an_editor_text(), show_alert=True)
+
+
+def create_router() -> Router:
+    """Editors' handlers behind ``IsEditor``, then the refusals for everyone else."""
+    editors = Router(name="admin.editors")
+    editors.message.filter(IsEditor())
+    editors.callback_query.filter(IsEditor())
+    editors.message.register(publish, Command("publish"))
+    editors.message.register(stats, Command("stats"))
+    editors.message.register(document_without_command, F.document)
+    editors.callback_query.register(confirm, DraftAction.filter(F.publish))
+    editors.callback_query.register(cancel, DraftAction.filter(~F.publish))
+    others = Router(name="admin.others")
+    others.message.register(refuse, Command("publish", "stats"))
+    others.callback_query.register(refuse_button, DraftAction.filter())
+    router = Router(name="admin")
+    router.include_routers(editors, others)
+    return router

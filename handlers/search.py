@@ -1,0 +1,84 @@
+"""Quote search: inline mode in any chat (``@bot words``) and /search in the bot's chat.
+
+Thin: the engine is ``Repository.search_quotes`` (storage/search.py), rendering is
+``bot/search_views.py``.
+
+Inline answers are the same for every reader (the pieces' language, no per-user state), so
+``is_personal=False`` lets Telegram serve a popular query from its cache to everyone typing it
+during a news spike; ``cache_time=120`` bounds how long a newly published piece can be missing
+from a cached query (Telegram's default is 300 s).
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import InlineQuery, Message
+
+from bot.search_views import inline_results, no_quotes_text, search_screen, search_usage_text
+from handlers.screens import reply_screen
+from storage import Repository
+from storage.search import MAX_RESULTS
+
+INLINE_PAGE = 50  # Telegram's maximum per answer
+INLINE_CACHE_SECONDS = 120
+CHAT_HITS = 10
+
+
+def parse_offset(raw: str) -> int:
+    """The paging offset we sent as ``next_offset`` (anything else counts as the first page)."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        return 0
+    return min(int(raw), MAX_RESULTS)
+
+
+async def inline_search(inline_query: InlineQuery, bot: Bot, repo: Repository) -> None:
+    offset = parse_offset(inline_query.offset)
+    if inline_query.query.strip():
+        hits = await repo.search_quotes(inline_query.query, limit=INLINE_PAGE, offset=offset)
+    else:
+        piece_id = await repo.latest_piece_id()
+        hits = await repo.top_quotes(piece_id, INLINE_PAGE, offset=offset) if piece_id else []
+    more = len(hits) == INLINE_PAGE and offset + INLINE_PAGE < MAX_RESULTS
+    me = await bot.me()
+    await inline_query.answer(
+        inline_results(hits, me.username or ""),
+        cache_time=INLINE_CACHE_SECONDS,
+        is_personal=False,
+        next_offset=str(offset + INLINE_PAGE) if more else "",
+    )
+
+
+async def search_command(message: Message, command: CommandObject, repo: Repository) -> None:
+    query = (command.args or "").strip()
+    if not query:
+        await message.answer(search_usage_text())
+        return
+    await answer_search(message, repo, query)
+
+
+async def answer_search(
+    message: Message, repo: Repository, query: str, *, quiet_if_empty: bool = False
+) -> bool:
+    """Reply to ``message`` with the quotes matching ``query``; returns whether any matched.
+
+    With ``quiet_if_empty`` nothing is sent when nothing matched (the free-text fallback then
+    shows its own hint)."""
+    hits = await repo.search_quotes(query, limit=CHAT_HITS)
+    if not hits:
+        if not quiet_if_empty:
+            await message.answer(no_quotes_text(query))
+        return False
+    await reply_screen(message, search_screen(query, hits))
+    return True
+
+
+def create_router() -> Router:
+    """A fresh router (each dispatcher — the bot, the console, each test — gets its own)."""
+    router = Router(name="search")
+    router.inline_query.register(inline_search)
+    router.message.register(search_command, Command("search"))
+    return router
+
+
+router = create_router()  # for a single dispatcher; prefer create_router()

@@ -1,0 +1,83 @@
+"""/subscribe, /unsubscribe, their buttons, and readers who block the bot (my_chat_member)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import KICKED, LEFT, ChatMemberUpdatedFilter, Command
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
+from aiogram.utils.i18n import I18n
+
+from bot.callbacks import SubscriptionToggle, Where
+from bot.notify_views import (
+    subscribe_reply,
+    toggled_alert,
+    unsubscribe_reply,
+    with_subscription_button,
+)
+from bot.views import start_screen
+from storage import Repository
+
+logger = logging.getLogger(__name__)
+
+
+async def subscribe(message: Message, repo: Repository, i18n: I18n) -> None:
+    changed = await repo.subscribe(message.chat.id, i18n.current_locale)
+    text, keyboard = subscribe_reply(changed)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def unsubscribe(message: Message, repo: Repository) -> None:
+    changed = await repo.unsubscribe(message.chat.id)
+    text, keyboard = unsubscribe_reply(changed)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def on_toggle(
+    callback: CallbackQuery, callback_data: SubscriptionToggle, repo: Repository, i18n: I18n
+) -> None:
+    message = callback.message
+    chat_id = message.chat.id if message is not None else callback.from_user.id
+    if callback_data.on:
+        await repo.subscribe(chat_id, i18n.current_locale)
+    else:
+        await repo.unsubscribe(chat_id)
+    subscribed = callback_data.on
+    await callback.answer(toggled_alert(subscribed))
+    if not isinstance(message, Message):
+        return
+    try:
+        if callback_data.where is Where.START:
+            piece_id = await repo.current_piece_id(chat_id)
+            piece = await repo.get_piece(piece_id) if piece_id else None
+            screen = start_screen(callback.from_user.first_name, piece, subscribed=subscribed)
+            await message.edit_text(screen.messages[0], reply_markup=screen.keyboard)
+        elif callback_data.where is Where.REPLY:
+            text, keyboard = (subscribe_reply if subscribed else unsubscribe_reply)(True)
+            await message.edit_text(text, reply_markup=keyboard)
+        else:
+            keyboard = with_subscription_button(
+                message.reply_markup, subscribed, Where.NOTIFICATION
+            )
+            await message.edit_reply_markup(reply_markup=keyboard)
+    except TelegramBadRequest as error:  # pressed twice, or the message is too old to edit
+        logger.info("Could not redraw the subscription button: %s", error.message)
+
+
+async def bot_blocked(event: ChatMemberUpdated, repo: Repository) -> None:
+    status = event.new_chat_member.status
+    if await repo.mark_inactive(event.chat.id, f"my_chat_member: {status}"):
+        logger.info("Chat %d is now inactive (%s)", event.chat.id, status)
+
+
+def create_router() -> Router:
+    router = Router(name="subscriptions")
+    router.message.register(subscribe, Command("subscribe"))
+    router.message.register(unsubscribe, Command("unsubscribe"))
+    router.callback_query.register(on_toggle, SubscriptionToggle.filter())
+    router.my_chat_member.register(
+        bot_blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED | LEFT)
+    )
+    return router

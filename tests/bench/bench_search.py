@@ -1,0 +1,629 @@
+"""Quote-search benchmark: a synthetic archive of ~1M quotes, latency, memory and quality.
+
+    .venv/bin/python -m tests.bench.bench_search [--quotes N] [--db PATH] [--rebuild]
+
+The archive is published through ``Repository.add_piece`` (the production path, indexing
+included). Its sentences are the real interviews' sentences with about 60% of their nouns,
+adjectives, verbs and adverbs replaced by other dictionary words in the same grammatical form
+(pymorphy3's dictionary, lexemes drawn from a Zipf distribution), numbers varied: a realistic
+Russian vocabulary — a long tail of word forms, a head of very common words. The two real
+interviews are published last (newest).
+
+The query phase runs in a fresh process (startup time and peak RSS are that process's): the
+whole path of the inline handler — ``Repository.search_quotes`` (normalisation, vocabulary,
+FTS5 stages, ranking) and building the ``InlineQueryResultArticle`` list — next to the raw FTS5
+query for the same words (``MATCH '"w1" AND "w2"' LIMIT 50``, and the same ``ORDER BY rank``,
+i.e. bm25 over every match). Caches of the search code are cleared before the timed pass, the
+SQLite page cache is warm. The quality table runs ``tests/data/search_queries.tsv`` against the
+two real interviews alone and inside the big archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import gc
+import itertools
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+SEED = ROOT / "bot" / "data" / "c5-summit-kuramaev-interview.txt"
+OTHERS = sorted(p for p in (DATA / "interviews").glob("*.txt") if p.name != SEED.name)
+INTERVIEWS = [SEED, *OTHERS]
+QUERIES = DATA / "search_queries.tsv"
+PAGE = 50
+
+# dictionary prefixes whose lexemes make the synthetic vocabulary (~50k lexemes)
+LEXICON_PREFIXES = [
+    "ба",
+    "ве",
+    "га",
+    "да",
+    "за",
+    "ка",
+    "ла",
+    "ма",
+    "на",
+    "об",
+    "пе",
+    "ра",
+    "са",
+    "ст",
+    "та",
+    "ша",
+    "ли",
+    "ту",
+    "це",
+    "чи",
+    "эк",
+    "юр",
+    "де",
+    "ин",
+    "мо",
+    "пл",
+    "ро",
+    "тр",
+]
+SUBSTITUTE = 0.6
+ZIPF_S = 1.05
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux /proc), to count interpreter start-up too."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime")
+        )
+        return time.time() - (boot + ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return float("nan")
+
+
+def rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss would include the parent's peak,
+    which Linux carries over fork and exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the synthetic archive -------------------------------------------------------------------
+
+
+def real_pieces() -> list[Any]:
+    from bot.publishing import prepare
+
+    return [prepare(path.read_bytes()) for path in INTERVIEWS]
+
+
+def template_sentences(pieces: list[Any]) -> list[str]:
+    from bot.language import split_sentences
+
+    found: list[str] = []
+    for prepared in pieces:
+        interview = prepared.interview
+        found += [q.text for q in prepared.quotes]
+        for paragraph in (*interview.lead, *(p for t in interview.turns for p in t.question)):
+            found += split_sentences(paragraph.lstrip("— "))
+    return list(dict.fromkeys(s for s in found if len(s.split()) >= 4))
+
+
+def _slot_key(tag: Any) -> tuple[Any, ...] | None:
+    pos = tag.POS
+    if pos == "NOUN":
+        return (pos, tag.case, tag.number)
+    if pos == "ADJF":
+        return (pos, tag.case, tag.number, tag.gender)
+    if pos == "VERB":
+        return (pos, tag.mood, tag.tense, tag.person, tag.number, tag.gender)
+    if pos in ("INFN", "ADVB"):
+        return (pos,)
+    return None
+
+
+class Lexicon:
+    """Dictionary lexemes by part of speech, each a map grammatical slot → form, drawn from a
+    Zipf distribution over a fixed random popularity order."""
+
+    def __init__(self, rng: random.Random) -> None:
+        from bot.language import morph
+
+        skip = {"Arch", "Infr", "Slng", "Dist", "Erro", "Abbr", "Init"}
+        lexemes: dict[tuple[str, int], dict[tuple[Any, ...], str]] = {}
+        pos_of: dict[tuple[str, int], str] = {}
+        for prefix in LEXICON_PREFIXES:
+            for word, tag, normal, para, _idx in morph().dictionary.iter_known_words(prefix):
+                key = _slot_key(tag)
+                if key is None or skip & tag.grammemes or "-" in word:
+                    continue
+                ident = (normal, para)
+                lexemes.setdefault(ident, {}).setdefault(key, word)
+                pos_of[ident] = key[0]
+        self.by_pos: dict[str, list[dict[tuple[Any, ...], str]]] = {}
+        for ident in sorted(lexemes):
+            self.by_pos.setdefault(pos_of[ident], []).append(lexemes[ident])
+        self.cum: dict[str, list[float]] = {}
+        for pos, items in self.by_pos.items():
+            rng.shuffle(items)
+            self.cum[pos] = list(
+                itertools.accumulate(1 / (r + 1) ** ZIPF_S for r in range(len(items)))
+            )
+        self.count = sum(len(v) for v in self.by_pos.values())
+
+    def draw(self, rng: random.Random, key: tuple[Any, ...]) -> str | None:
+        items, cum = self.by_pos[key[0]], self.cum[key[0]]
+        for _ in range(3):
+            rank = bisect.bisect_left(cum, rng.random() * cum[-1])
+            form = items[min(rank, len(items) - 1)].get(key)
+            if form:
+                return form
+        return None
+
+
+_WORD = re.compile(r"(\w+)")
+
+
+class SentenceMaker:
+    def __init__(self, templates: list[str], lexicon: Lexicon) -> None:
+        from bot.language import morph
+        from bot.search import STOPWORDS
+
+        self.lexicon = lexicon
+        self.templates: list[list[tuple[str, tuple[Any, ...] | None, str]]] = []
+        for sentence in templates:
+            parts: list[tuple[str, tuple[Any, ...] | None, str]] = []
+            for i, piece in enumerate(_WORD.split(sentence)):
+                kind = "text"
+                key = None
+                if i % 2 == 1:
+                    if piece.isdigit():
+                        kind = "number"
+                    elif (
+                        len(piece) > 2
+                        and piece.lower() not in STOPWORDS
+                        and not piece.isupper()
+                        and re.fullmatch(r"[А-Яа-яЁё]+", piece)
+                    ):
+                        key = _slot_key(morph().parse(piece)[0].tag)
+                        kind = "word" if key else "text"
+                parts.append((piece, key, kind))
+            self.templates.append(parts)
+
+    def make(self, rng: random.Random) -> str:
+        out = []
+        for piece, key, kind in rng.choice(self.templates):
+            if kind == "word" and key is not None and rng.random() < SUBSTITUTE:
+                form = self.lexicon.draw(rng, key)
+                if form:
+                    piece = form.capitalize() if piece[0].isupper() else form
+            elif kind == "number" and rng.random() < 0.5:
+                piece = str(rng.randint(1, 10 ** len(piece) * 3))
+            out.append(piece)
+        return "".join(out)
+
+
+async def build(db: Path, quotes: int, seed: int = 7) -> dict[str, Any]:
+    from bot.models import Interview, Summary, Turn
+    from bot.parsing import extract_quotes
+    from storage import Repository
+    from storage import search as search_sql
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    rng = random.Random(seed)
+    t0 = time.perf_counter()
+    real = real_pieces()
+    lexicon = Lexicon(rng)
+    maker = SentenceMaker(template_sentences(real), lexicon)
+    prep_s = time.perf_counter() - t0
+    print(
+        f"  lexicon: {lexicon.count:,} lexemes, {len(maker.templates)} template sentences "
+        f"({prep_s:.1f} s)",
+        flush=True,
+    )
+
+    index_s = 0.0
+    original = search_sql.index_piece
+
+    async def timed_index(conn: Any, piece_id: int) -> int:
+        nonlocal index_s
+        start = time.perf_counter()
+        try:
+            return await original(conn, piece_id)
+        finally:
+            index_s += time.perf_counter() - start
+
+    search_sql.index_piece = timed_index  # type: ignore[assignment]
+    repo = await Repository.open(db)
+    start = datetime(2015, 1, 1, tzinfo=UTC)
+    made = 0
+    number = 0
+    gen_s = 0.0
+    t_build = time.perf_counter()
+    try:
+        while made < quotes:
+            g0 = time.perf_counter()
+            turns = []
+            for n in range(1, rng.randint(5, 9) + 1):
+                sentences = [maker.make(rng) for _ in range(rng.randint(3, 11))]
+                paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
+                turns.append(Turn(n, (maker.make(rng),), tuple(paragraphs)))
+            title = " ".join(maker.make(rng).split()[:9]).rstrip(",.:;—")
+            speaker = " ".join(w.capitalize() for w in maker.make(rng).split()[:2])
+            interview = Interview(title, (maker.make(rng),), tuple(turns), speaker=speaker)
+            piece_quotes = extract_quotes(interview)
+            gen_s += time.perf_counter() - g0
+            await repo.add_piece(
+                interview,
+                Summary(text=()),
+                piece_quotes,
+                source_hash=f"bench-{number}",
+                published_at=start + timedelta(hours=3 * number),
+            )
+            made += len(piece_quotes)
+            number += 1
+            if number % 2000 == 0:
+                rate = made / (time.perf_counter() - t_build)
+                print(f"  {made:,} quotes, {number:,} pieces ({rate:,.0f} quotes/s)", flush=True)
+        for prepared in real:
+            await repo.add_piece(
+                prepared.interview,
+                prepared.summary,
+                prepared.quotes,
+                source_hash=prepared.source_hash,
+                published_at=start + timedelta(hours=3 * number),
+            )
+            number += 1
+        build_s = time.perf_counter() - t_build - gen_s
+        await repo._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        counts = await search_sql.stats(repo._conn)
+    finally:
+        search_sql.index_piece = original  # type: ignore[assignment]
+        await repo.close()
+    return {
+        "quotes": made + sum(len(p.quotes) for p in real),
+        "pieces": number,
+        "publish_s": build_s,
+        "index_s": index_s,
+        "generate_s": gen_s + prep_s,
+        "db_mb": db.stat().st_size / 2**20,
+        "build_rss_mb": rss_mb(),
+        **counts,
+    }
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+def quality_queries() -> list[tuple[str, str, list[str]]]:
+    rows = []
+    for line in QUERIES.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, query, expected = line.split("\t")
+            rows.append((kind, query, expected.split(" || ")))
+    return rows
+
+
+def workload(db: Path, size: int, seed: int = 11) -> list[str]:
+    """What readers type: the quality set, every keystroke of some queries, random words and
+    phrases from the archive (the last word often cut short), typos, hostile input."""
+    import sqlite3
+
+    rng = random.Random(seed)
+    queries = [q for _k, q, _e in quality_queries()]
+    conn = sqlite3.connect(db)
+    top = conn.execute("SELECT max(id) FROM quotes").fetchone()[0]
+    texts = []
+    while len(texts) < size:
+        row = conn.execute(
+            "SELECT text FROM quotes WHERE id = ?", (rng.randint(1, top),)
+        ).fetchone()
+        if row:
+            texts.append(row[0])
+    conn.close()
+    phrases = []
+    for text in texts:
+        words = re.findall(r"[\w%+&<]+", text)
+        if not words:
+            continue
+        n = rng.choice((1, 1, 2, 2, 3))
+        i = rng.randrange(max(1, len(words) - n + 1))
+        phrase = " ".join(words[i : i + n])
+        if rng.random() < 0.4 and len(phrase) > 4:  # still typing the last word
+            phrase = phrase[: rng.randint(len(phrase) - 3, len(phrase) - 1)]
+        phrases.append(phrase)
+    typos = []
+    for phrase in rng.sample(phrases, min(len(phrases), size // 8)):
+        word = max(phrase.split(), key=len)
+        if len(word) >= 6:
+            i = rng.randrange(1, len(word) - 1)
+            typos.append(word[:i] + rng.choice("аеиоуя") + word[i + 1 :])
+    keystrokes = []
+    for full in ["Токаев", "сирийский процесс", "ExxonMobil", "80 миллионов", *phrases[:6]]:
+        keystrokes += [full[:k] for k in range(1, len(full) + 1)]
+    hostile = [
+        '"',
+        "*",
+        "NEAR(a b)",
+        "a AND b OR NOT c",
+        "-x",
+        "col:val",
+        "^start",
+        "\x00",
+        "\ud800\udfff",
+        "<b>&amp;</b>",
+        "я" * 256,
+        " ".join(["в"] * 100),
+        "на и в с по",
+        "ё" * 3,
+        "💥🔥",
+        "a" * 255 + "*",
+    ]
+    return queries + keystrokes + phrases + typos + hostile
+
+
+async def serve(db: Path, queries_file: Path) -> None:
+    """The query phase (a fresh process): prints one JSON line."""
+    t0 = time.perf_counter()
+    from aiogram.utils.i18n import I18n
+
+    from bot import language
+    from bot import search as search_text
+    from bot.i18n import build_i18n
+    from bot.search import quote_term, tokens
+    from bot.search_views import inline_results
+    from storage import Repository
+
+    I18n.set_current(build_i18n())
+    repo = await Repository.open(db)
+    await repo.search_quotes("старт", limit=PAGE)  # first query: loads pymorphy3, checks index
+    startup_s = time.perf_counter() - t0
+    startup_total_s = process_age_s()
+    queries: list[str] = json.loads(queries_file.read_text(encoding="utf-8"))
+    conn = repo._conn
+
+    async def full(query: str) -> int:
+        hits = await repo.search_quotes(query, limit=PAGE)
+        inline_results(hits, "bench_bot")
+        return len(hits)
+
+    async def raw(query: str, ranked: bool) -> int | None:
+        forms = [t.form for t in tokens(query)][:10]
+        if not forms:
+            return None
+        sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
+        sql += " ORDER BY rank LIMIT ?" if ranked else " LIMIT ?"
+        async with conn.execute(sql, (" AND ".join(map(quote_term, forms)), PAGE)) as cursor:
+            return len(await cursor.fetchall())
+
+    for query in queries[::3]:  # warm the page cache (not the code's caches)
+        await full(query)
+        await raw(query, False)
+    search_text.parse_query.cache_clear()
+    search_text.lemma_keys.cache_clear()
+    language.lemma_candidates.cache_clear()
+    language.lemma.cache_clear()
+    gc.collect()
+
+    timings: dict[str, list[float]] = {"full": [], "raw": [], "raw_bm25": []}
+    slowest: list[tuple[float, str]] = []
+    empty = 0
+    for query in queries:
+        start = time.perf_counter()
+        found = await full(query)
+        elapsed = time.perf_counter() - start
+        timings["full"].append(elapsed)
+        slowest.append((elapsed, query))
+        empty += found == 0
+        for name, ranked in (("raw", False), ("raw_bm25", True)):
+            start = time.perf_counter()
+            if await raw(query, ranked) is not None:
+                timings[name].append(time.perf_counter() - start)
+    start = time.perf_counter()
+    hits = await repo.top_quotes(await repo.latest_piece_id() or 0, PAGE)
+    inline_results(hits, "bench_bot")
+    empty_query_ms = (time.perf_counter() - start) * 1000
+
+    quality = await evaluate(repo)
+    await repo.close()
+    slowest.sort(reverse=True)
+    print(
+        json.dumps(
+            {
+                "startup_s": startup_s,
+                "startup_total_s": startup_total_s,
+                "rss_mb": rss_mb(),
+                "timings": timings,
+                "queries": len(queries),
+                "no_hits": empty,
+                "empty_query_ms": empty_query_ms,
+                "slowest": [(round(s * 1000, 1), q[:40]) for s, q in slowest[:5]],
+                "quality": quality,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+async def evaluate(repo: Any) -> dict[str, list[int]]:
+    """kind → [queries, hit@1, hit@5] (a hit is an expected quote among the first results)."""
+    table: dict[str, list[int]] = {}
+    for kind, query, expected in quality_queries():
+        hits = await repo.search_quotes(query, limit=5)
+        ranks = [i for i, h in enumerate(hits) if any(e in h.text for e in expected)]
+        row = table.setdefault(kind, [0, 0, 0])
+        row[0] += 1
+        row[1] += bool(ranks and ranks[0] == 0)
+        row[2] += bool(ranks)
+    return table
+
+
+async def small_archive_quality(tmp: Path) -> dict[str, list[int]]:
+    from bot.publishing import store
+    from storage import Repository
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    repo = await Repository.open(tmp)
+    try:
+        for prepared in real_pieces():
+            await store(repo, prepared)
+        return await evaluate(repo)
+    finally:
+        await repo.close()
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def quality_table(small: dict[str, list[int]], big: dict[str, list[int]], quotes: int) -> str:
+    lines = [
+        f"| kind | queries | hit@1 (real pieces only) | hit@5 (real pieces only) | hit@1 ({quotes:,} quotes) "
+        f"| hit@5 ({quotes:,} quotes) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    total_small = [0, 0, 0]
+    total_big = [0, 0, 0]
+    for kind in small:
+        s, b = small[kind], big.get(kind, [0, 0, 0])
+        total_small = [x + y for x, y in zip(total_small, s, strict=True)]
+        total_big = [x + y for x, y in zip(total_big, b, strict=True)]
+        lines.append(f"| {kind} | {s[0]} | {s[1]} | {s[2]} | {b[1]} | {b[2]} |")
+    n = total_small[0]
+    lines.append(
+        f"| **all** | {n} | {total_small[1] / n:.0%} | {total_small[2] / n:.0%} "
+        f"| {total_big[1] / n:.0%} | {total_big[2] / n:.0%} |"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quotes", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--rebuild", action="store_true", help="rebuild even if the db exists")
+    parser.add_argument("--sample", type=int, default=600, help="random archive queries")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--queries-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve, args.queries_file))
+        return
+
+    db = args.db or Path(f"/tmp/bench_search_{args.quotes}.sqlite3")
+    print(f"Quote search benchmark: {args.quotes:,} quotes, {os.cpu_count()} cores, db {db}")
+    built: dict[str, Any] | None = None
+    if args.rebuild or not db.exists():
+        print("Building the archive (publishing through Repository.add_piece)…", flush=True)
+        built = asyncio.run(build(db, args.quotes))
+    else:
+        print("Reusing the archive built before (--rebuild to rebuild it)")
+    queries = workload(db, args.sample)
+    queries_file = db.with_suffix(".queries.json")
+    queries_file.write_text(json.dumps(queries), encoding="utf-8")  # surrogates escaped
+    started = time.perf_counter()
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.bench_search",
+            "--serve",
+            str(db),
+            "--queries-file",
+            str(queries_file),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if child.returncode != 0:
+        print(child.stderr)
+        raise SystemExit(child.returncode)
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    process_s = time.perf_counter() - started
+    small = asyncio.run(small_archive_quality(db.with_name("bench_search_small.sqlite3")))
+
+    t = result["timings"]
+    print()
+    if built:
+        print("| archive | |")
+        print("| --- | ---: |")
+        print(f"| quotes / pieces | {built['quotes']:,} / {built['pieces']:,} |")
+        print(
+            f"| vocabulary terms / typo keys | {built['search_vocab']:,} / "
+            f"{built['search_fuzzy']:,} |"
+        )
+        print(f"| publish time (add_piece, all of it) | {built['publish_s']:.0f} s |")
+        print(
+            f"| of which search indexing | {built['index_s']:.0f} s "
+            f"({built['quotes'] / built['index_s']:,.0f} quotes/s) |"
+        )
+        print(f"| database size | {built['db_mb']:,.0f} MB |")
+        print(f"| build process peak RSS | {built['build_rss_mb']:.0f} MB |")
+    else:
+        print(f"| database size | {db.stat().st_size / 2**20:,.0f} MB |")
+    print()
+    print(
+        f"Latency over {result['queries']} queries ({result['no_hits']} without hits), "
+        f"milliseconds:"
+    )
+    print()
+    print("| path | p50 | p90 | p99 | max |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    names = {
+        "full": "inline path: search_quotes + 50 results built",
+        "raw": 'raw FTS5: MATCH \'"w1" AND "w2"\' LIMIT 50',
+        "raw_bm25": "raw FTS5 + bm25: … ORDER BY rank LIMIT 50",
+    }
+    for key, label in names.items():
+        v = t[key]
+        print(
+            f"| {label} | {pct(v, 0.5):.2f} | {pct(v, 0.9):.2f} | {pct(v, 0.99):.2f} "
+            f"| {pct(v, 1):.2f} |"
+        )
+    print()
+    ratio = pct(t["full"], 0.99) / pct(t["raw_bm25"], 0.99)
+    print(
+        f"p99 inline path / p99 raw FTS5+bm25: {ratio:.2f}×;  "
+        f"/ p99 raw FTS5 unranked: {pct(t['full'], 0.99) / pct(t['raw'], 0.99):.1f}×"
+    )
+    print(f"empty query (top quotes of the newest piece): {result['empty_query_ms']:.1f} ms")
+    print(f"slowest: {result['slowest']}")
+    print(
+        f"startup to first answer: {result['startup_total_s']:.2f} s from process start "
+        f"({result['startup_s']:.2f} s imports + open + first query); "
+        f"query process peak RSS: {result['rss_mb']:.0f} MB; whole child run {process_s:.0f} s"
+    )
+    print()
+    print(quality_table(small, result["quality"], built["quotes"] if built else args.quotes))
+
+
+if __name__ == "__main__":
+    main()

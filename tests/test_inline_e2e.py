@@ -1,0 +1,104 @@
+"""Quote search through the Bot API: the real dispatcher polling the emulator.
+
+A reader types ``@bot Токаев`` in some chat and gets attributed quotes with a deep link to the
+full answer; pages follow ``next_offset``; /search lists quotes with buttons to their answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Router
+
+import bot.app
+from handlers import search
+from tests.emulator import parse_html
+from tests.harness import Harness, running_bot
+
+READER = 601
+DEEP_LINK = re.compile(r"^https://t\.me/(?P<bot>\w+)\?start=(?P<payload>\d+_\d+)$")
+
+
+@pytest.fixture(autouse=True)
+def search_router(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Until handlers/__init__.py lists the search router, put it before the catch-all."""
+    original = bot.app.get_routers
+
+    def routers() -> list[Router]:
+        found = original()
+        if not any(r.name == "search" for r in found):
+            found.insert(len(found) - 1, search.create_router())
+        return found
+
+    monkeypatch.setattr(bot.app, "get_routers", routers)
+    yield
+
+
+async def ask_inline(h: Harness, query: str, offset: str = "", **kwargs: Any) -> dict[str, Any]:
+    query_id = await h.emu.inline_query(READER, query, offset=offset, **kwargs)
+    await h.emu.wait_until(lambda: query_id in h.emu.inline_answers)
+    return h.emu.inline_answers[query_id]
+
+
+async def test_inline_quotes_are_attributed_and_link_to_the_answer(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        answer = await ask_inline(h, "Токаев")
+        results = answer["results"]
+        assert 1 <= len(results) <= 50
+        assert answer["is_personal"] is False and answer["cache_time"] > 0
+        top = results[0]
+        assert top["type"] == "article" and "Токаев" in top["title"]
+        assert "Байкадам Курамаев" in top["description"]
+        visible, _ = parse_html(top["input_message_content"]["message_text"])
+        assert visible.startswith("«") and "» — Байкадам Курамаев, " in visible
+        [[button]] = top["reply_markup"]["inline_keyboard"]
+        link = DEEP_LINK.match(button["url"])
+        assert link and link["bot"] == h.emu.username
+
+        # the deep link opens the full answer in the bot
+        [opened] = await h.say(READER, f"/start {link['payload']}")
+        quote = visible[1 : visible.index("» — ")]
+        assert quote in opened.text
+
+
+async def test_inline_typing_morphology_typos_and_hostile_input(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        for typed in ("Ток", "Токае", "Токаева", "Такаев", "сирийский проц", "exx", "С5+1"):
+            assert (await ask_inline(h, typed))["results"], typed
+        for hostile in ('"NEAR(a b)" AND *', "<b>&amp;</b>", "\x00", "я" * 256, ":-^"):
+            answer = await ask_inline(h, hostile)
+            assert answer["results"] == [] or all(r["id"] for r in answer["results"])
+
+
+async def test_empty_query_offers_the_newest_piece_and_pages(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        first = await ask_inline(h, "")
+        assert first["results"], "an empty query shows quotable sentences of the newest piece"
+        assert all(len(r["title"]) <= 100 for r in first["results"])
+
+        page = await ask_inline(h, "в")
+        ids = [r["id"] for r in page["results"]]
+        if page.get("next_offset"):
+            more = await ask_inline(h, "в", offset=page["next_offset"])
+            assert not set(ids) & {r["id"] for r in more["results"]}
+
+
+async def test_search_command_lists_quotes_with_buttons_to_answers(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as h:
+        [listing] = await h.say(READER, "/search Токаев")
+        assert "Токаев" in listing.text
+        assert re.search(r"Байкадам Курамаев, (ответ|answer) 7", listing.text)
+        assert listing.button_texts()[0].startswith("1 · ")
+        before = len(h.emu.messages(READER))
+        await h.tap(READER, listing, listing.button_texts()[0])
+        shown = h.emu.messages(READER)[before:] or [h.emu.last_message(READER)]
+        assert any("поляризации" in m.text or "опытный дипломат" in m.text for m in shown)
+
+        [usage] = await h.say(READER, "/search")
+        assert "/search" in usage.text
+        [nothing] = await h.say(READER, "/search <b>zzzxq</b>")
+        assert "<b>zzzxq</b>" in nothing.text  # shown escaped, as typed

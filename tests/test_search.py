@@ -1,0 +1,427 @@
+"""Quote search: the text side (bot/search.py) and the engine on a real SQLite file
+(storage/search.py through Repository): morphology, folding, prefixes, typos, symbols,
+ranking, paging, hostile input (with hypothesis), and the inline handler's answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.methods import AnswerInlineQuery, TelegramMethod
+from aiogram.types import InlineQuery, User
+from aiogram.utils.i18n import I18n
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.i18n import build_i18n
+from bot.models import Interview, Summary, Turn
+from bot.parsing import extract_quotes
+from bot.publishing import prepare, seed_bytes, store
+from bot.search import (
+    coverage_stages,
+    fold,
+    key_text,
+    parse_query,
+    pick_typos,
+    quote_term,
+    tokens,
+    typo_probe_keys,
+)
+from handlers.search import inline_search, parse_offset
+from storage import Repository
+from storage import search as search_sql
+from tests.conftest import DATA
+from tests.emulator import parse_html
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+FARM = Interview(
+    title="Овцеводы и климат",
+    lead=("Фермер рассказал о стаде.",),
+    turns=(
+        Turn(
+            1,
+            ("Сколько у вас овец?",),
+            ("У нас триста овец и двадцать коз. Зимой овцы стоят в кошаре.",),
+        ),
+        Turn(
+            2,
+            ("А выбросы?",),
+            (
+                "Выбросы CO2 на ферме мы считаем каждый год. Про R&D у нас пока не думают.",
+                "Американо-казахстанского рынка шерсти не существует, — смеется фермер.",
+            ),
+        ),
+        Turn(
+            3,
+            ("Кто вам помогает?",),
+            (
+                "Токаеву писали письмо, ответа не было. О Токаеве пишут газеты. "
+                "Поддержку Ёлкина мы ценим.",
+            ),
+        ),
+    ),
+    speaker="Иван Овечкин",
+)
+
+
+async def publish(
+    repo: Repository, interview: Interview, *, hours: int, tag: str | None = None
+) -> int:
+    return await repo.add_piece(
+        interview,
+        Summary(text=()),
+        extract_quotes(interview),
+        source_hash=tag or f"{interview.title}-{hours}",
+        published_at=START + timedelta(hours=hours),
+    )
+
+
+def one_answer(title: str, *sentences: str) -> Interview:
+    return Interview(title, (), (Turn(1, ("Вопрос?",), (" ".join(sentences),)),), speaker="Эксперт")
+
+
+@pytest.fixture
+async def archive(tmp_path: Path) -> Iterator[Repository]:
+    """The bundled interview, the technopark interview and a farm interview (newest)."""
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    await store(repo, prepare(seed_bytes()))
+    await store(repo, prepare((DATA / "interviews" / "technopark-rnd-interview.txt").read_bytes()))
+    await publish(repo, FARM, hours=10**5)
+    try:
+        yield repo
+    finally:
+        await repo.close()
+
+
+async def texts(repo: Repository, query: str, limit: int = 5) -> list[str]:
+    return [h.text for h in await repo.search_quotes(query, limit=limit)]
+
+
+async def first(repo: Repository, query: str) -> str:
+    found = await texts(repo, query, 1)
+    assert found, f"nothing found for {query!r}"
+    return found[0]
+
+
+# -- text side -------------------------------------------------------------------------------
+
+
+def test_fold_case_yo_and_diacritics() -> None:
+    assert fold("ЁЛКА Café Йод") == "елка cafe йод"
+
+
+def test_lookalike_letters_fold_inside_codes() -> None:
+    latin, cyrillic = tokens("C5+1")[0].form, tokens("С5+1")[0].form
+    assert latin == cyrillic == "c5+1"
+    assert tokens("СО2")[0].form == tokens("CO₂")[0].form == "co2"
+    assert tokens("Тoкаев")[0].form == "токаев"  # a Latin "o" typed inside a Russian word
+
+
+def test_symbols_survive_as_tokens() -> None:
+    forms = [t.form for t in tokens("R&D, <5% выручки, 0,13% ВВП, C5+1, CO2 и 80 миллионов")]
+    assert forms == ["r&d", "<5%", "выручки", "0.13%", "ввп", "c5+1", "co2", "и", "80", "миллионов"]
+    assert key_text("<5%").split() == ["<5%", "5%", "5"]
+
+
+def test_hyphenated_compounds_split_into_words() -> None:
+    assert [t.form for t in tokens("американо-казахстанского")] == ["американо", "казахстанского"]
+
+
+def test_all_lemma_candidates_are_keys() -> None:
+    # pymorphy3's first parse of "Токаев" is "токай", of "Токаева" is "токаева": both sides
+    # carry every candidate, so they meet on "токаев"
+    assert set(key_text("Токаев").split()) & set(key_text("Токаева").split()) == {"токаев"}
+
+
+def test_last_word_is_a_prefix_while_typed() -> None:
+    assert parse_query("сирийский проц")[-1].prefix
+    assert not parse_query("сирийский процесс ")[-1].prefix
+    assert not parse_query("сирийский процесс.")[-1].prefix
+    assert [w.optional for w in parse_query("мост между востоком и западом")] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert not parse_query("и")[0].optional  # a query of stop words only still searches
+
+
+def test_match_expressions_hold_only_quoted_keys() -> None:
+    hostile = 'NEAR("a" b) AND c* OR -d: ^e "'
+    for word in parse_query(hostile):
+        for key in word.keys:
+            assert '"' not in key and "*" not in key and "(" not in key
+    assert quote_term('a"b') == '"a""b"'
+    assert coverage_stages([["a"], ["b"]]) == ['(("a") AND ("b"))', '("a") OR ("b")']
+
+
+def test_typo_candidates_prefer_fewest_edits_then_frequency() -> None:
+    assert "такаев" in typo_probe_keys("такаев")
+    assert pick_typos("такаев", [("токаев", 3), ("токаева", 9), ("такт", 99)]) == ["токаев"]
+    assert typo_probe_keys("тока") == []  # short words are never "corrected"
+
+
+# -- engine ----------------------------------------------------------------------------------
+
+
+async def test_morphology(archive: Repository) -> None:
+    for query in ("Токаев", "Токаева", "Токаеву", "Токаевым"):
+        assert "Токаев" in await first(archive, query)
+    # "овцы" and "овец" are forms of one word: each finds both sentences
+    for query in ("овцы", "овец", "овца"):
+        found = await texts(archive, query)
+        assert any("овец" in t for t in found) and any("овцы" in t for t in found), query
+    assert "Сирийского процесса" in await first(archive, "сирийский процесс")
+
+
+async def test_folding(archive: Repository) -> None:
+    assert "партнёрства" in await first(archive, "ПАРТНЕРСТВО")
+    assert "Ёлкина" in await first(archive, "елкин")
+    assert "Американо-казахстанского" in await first(archive, "казахстанский")
+    assert "С5+1" in await first(archive, "C5+1")  # Latin C finds Cyrillic С
+    assert "С5+1" in await first(archive, "С5+1")
+
+
+async def test_prefix_of_the_word_being_typed(archive: Repository) -> None:
+    assert "ExxonMobil" in await first(archive, "exx")
+    assert "поляризации" in await first(archive, "Токаев поляриз")
+    # a finished word ranks its own forms above longer words that merely start with it
+    assert "Токаев" in await first(archive, "Токаев")
+
+
+async def test_typos_on_longer_words_only(archive: Repository) -> None:
+    assert "Токаев" in await first(archive, "Такаев")
+    assert "ExxonMobil" in await first(archive, "ExxonMobill")
+    assert "Вашингтона" in await first(archive, "Вашингтно")
+    assert await texts(archive, "Ткай ") == []  # four letters: too short to guess "токай"
+    # a known word is taken as typed, not "corrected" into something more frequent
+    assert all("овец" in t or "овцы" in t for t in await texts(archive, "овец"))
+
+
+async def test_symbols_that_matter(archive: Repository) -> None:
+    assert "R&D" in await first(archive, "R&D")
+    assert "<5%" in await first(archive, "<5%")
+    assert "<5%" in await first(archive, "5%")
+    assert "CO2" in await first(archive, "CO2")
+    assert "CO2" in await first(archive, "СО2")  # Cyrillic letters
+    assert "80 миллионов" in await first(archive, "80 миллионов")
+
+
+async def test_all_words_before_some_words(tmp_path: Path) -> None:
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    try:
+        await publish(repo, one_answer("Старый", "Газ и нефть Казахстана."), hours=1)
+        await publish(repo, one_answer("Новый", "Нефть дорожает.", "Газ дешевеет."), hours=2)
+        found = await texts(repo, "нефть газ")
+        assert found[0] == "Газ и нефть Казахстана."  # older, but has both words
+        assert set(found[1:]) == {"Нефть дорожает.", "Газ дешевеет."}
+    finally:
+        await repo.close()
+
+
+async def test_phrase_before_scattered_and_newer_first_on_ties(tmp_path: Path) -> None:
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    try:
+        scattered = "Процесс идет, а сирийский вопрос решают другие, и это видно."
+        phrase = "Сирийский процесс продолжается."
+        await publish(repo, one_answer("Фраза", phrase), hours=1)
+        await publish(repo, one_answer("Разброс", scattered), hours=2)
+        assert await texts(repo, "сирийский процесс") == [phrase, scattered]
+        # the same sentence in two pieces: the newer piece first
+        await publish(repo, one_answer("Еще раз", phrase), hours=3, tag="again")
+        hits = await repo.search_quotes("сирийский процесс", limit=5)
+        assert [h.piece_title for h in hits[:2]] == ["Еще раз", "Фраза"]
+    finally:
+        await repo.close()
+
+
+async def test_hits_are_attributed(archive: Repository) -> None:
+    [hit] = await archive.search_quotes("ExxonMobil", limit=1)
+    assert hit.speaker == "Байкадам Курамаев"
+    assert hit.turn_number == 2
+    piece = await archive.get_piece(hit.piece_id)
+    assert piece is not None and hit.piece_title == piece.title
+    assert "ExxonMobil" in " ".join(piece.turns[hit.turn_number - 1].answer)
+
+
+async def test_paging_is_consistent(archive: Repository) -> None:
+    everything = await archive.search_quotes("в", limit=200)
+    assert len(everything) > 20
+    pages = [await archive.search_quotes("в", limit=7, offset=o) for o in range(0, 21, 7)]
+    assert [h.quote_id for page in pages for h in page] == [h.quote_id for h in everything[:21]]
+    assert await archive.search_quotes("в", limit=7, offset=10_000) == []
+
+
+async def test_top_quotes_of_a_piece(archive: Repository) -> None:
+    piece_id = await archive.latest_piece_id()
+    assert piece_id is not None
+    top = await archive.top_quotes(piece_id, 3)
+    assert len(top) == 3 and all(h.piece_id == piece_id for h in top)
+    seed_top = await archive.top_quotes(1, 5)
+    assert all(len(h.text.split()) >= 6 and not h.text.endswith("?") for h in seed_top)
+
+
+@pytest.mark.parametrize("version", [0, 99])
+async def test_index_is_built_on_first_search_when_missing_or_stale(
+    tmp_path: Path, version: int
+) -> None:
+    """Version 0: quotes published before migration 0002; another version: the normaliser
+    changed. Either way the first search rebuilds the index, even after a newer publish."""
+    db = tmp_path / "db.sqlite3"
+    repo = await Repository.open(db)
+    await store(repo, prepare(seed_bytes()))
+    async with repo.transaction() as conn:
+        await conn.execute("DELETE FROM search_docs")
+        await conn.execute("DELETE FROM search_vocab")
+        await conn.execute("UPDATE search_state SET version = ?", (version,))
+    await repo.close()
+    repo = await Repository.open(db)
+    try:
+        await publish(repo, FARM, hours=10**5)
+        assert "Токаев" in await first(repo, "Токаева")
+        assert "овец" in await first(repo, "овец")
+        counts = await search_sql.stats(repo._conn)
+        assert counts["search_docs"] == 26 + len(extract_quotes(FARM))
+    finally:
+        await repo.close()
+
+
+HOSTILE = [
+    "",
+    " ",
+    '"',
+    '""',
+    "*",
+    "NEAR(a b)",
+    "NEAR",
+    "a AND",
+    "OR",
+    "NOT x",
+    "-x",
+    "col:val",
+    "keys:токаев",
+    "^start",
+    "(",
+    ")",
+    "{keys}",
+    "\x00",
+    "Токаев\x00",
+    "\ud800",
+    "a\udfffb",
+    "<b>Токаев</b>",
+    "&amp;",
+    "я" * 256,
+    "Токаев " * 40,
+    "в" * 300,
+    " ".join(["в"] * 128),
+    "💥",
+    "ё",
+    "\u0301",
+    "%",
+    "+",
+    "<",
+]
+
+
+async def test_hostile_input_is_answered(archive: Repository) -> None:
+    for query in HOSTILE:
+        hits = await archive.search_quotes(query, limit=50)
+        assert len(hits) <= 50
+    assert "Токаев" in await first(archive, '"Токаев" AND NOT')
+
+
+# -- property-based: the engine and the inline handler never fail ----------------------------
+
+
+class _Loop:
+    """A repository on its own event loop, shared by the examples hypothesis generates."""
+
+    def __init__(self, path: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.repo = self.run(Repository.open(path))
+        self.run(store(self.repo, prepare(seed_bytes())))
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.run(self.repo.close())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Loop]:
+    rig = _Loop(tmp_path_factory.mktemp("search") / "db.sqlite3")
+    I18n.set_current(build_i18n())
+    try:
+        yield rig
+    finally:
+        rig.close()
+
+
+QUERY_TEXT = st.one_of(
+    st.text(max_size=256),
+    st.text(alphabet=st.sampled_from('"*()^:-+<>%&|{} ANDORNEARТокаевкз5\x00\ud800'), max_size=64),
+    st.lists(st.sampled_from(["Токаев", "NEAR", "AND", '"', "*", "в", "C5+1", "овцы", "exx"])).map(
+        " ".join
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=QUERY_TEXT, limit=st.integers(-5, 80), offset=st.integers(-5, 400))
+def test_search_never_fails(shared: _Loop, query: str, limit: int, offset: int) -> None:
+    hits = shared.run(shared.repo.search_quotes(query, limit=limit, offset=offset))
+    assert len(hits) <= max(0, limit)
+    assert len({h.quote_id for h in hits}) == len(hits)
+
+
+class FakeBot:
+    """Enough of a Bot for the inline handler: who it is, and the method it is asked to call."""
+
+    def __init__(self) -> None:
+        self.calls: list[TelegramMethod[Any]] = []
+
+    async def me(self) -> User:
+        return User(id=1, is_bot=True, first_name="Bot", username="interview_test_bot")
+
+    async def __call__(
+        self, method: TelegramMethod[Any], request_timeout: int | None = None
+    ) -> bool:
+        self.calls.append(method)
+        return True
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=QUERY_TEXT, offset=st.one_of(st.text(max_size=8), st.sampled_from(["0", "50", "150"])))
+def test_inline_handler_always_answers_validly(shared: _Loop, query: str, offset: str) -> None:
+    bot = FakeBot()
+    inline_query = InlineQuery(
+        id="q1",
+        from_user=User(id=7, is_bot=False, first_name="R"),
+        query=query,
+        offset=offset,
+    ).as_(bot)  # type: ignore[arg-type]
+    shared.run(inline_search(inline_query, bot, shared.repo))  # type: ignore[arg-type]
+    [call] = bot.calls
+    assert isinstance(call, AnswerInlineQuery)
+    assert len(call.results) <= 50
+    assert len({r.id for r in call.results}) == len(call.results)
+    assert call.is_personal is False and isinstance(call.cache_time, int)
+    payload = call.model_dump(mode="json", exclude_unset=True)  # unset = the bot defaults
+    json.dumps(payload, ensure_ascii=False).encode("utf-8")  # sendable: no lone surrogates
+    for result in call.results:
+        text = result.input_message_content.message_text  # type: ignore[union-attr]
+        visible, _entities = parse_html(text)  # Telegram's HTML rules, as the emulator applies
+        assert visible.startswith("«") and len(visible) <= 4096
+        [[button]] = result.reply_markup.inline_keyboard  # type: ignore[union-attr]
+        assert button.url and button.url.startswith("https://t.me/interview_test_bot?start=")
+    if call.next_offset:
+        assert parse_offset(call.next_offset) == parse_offset(offset) + 50
