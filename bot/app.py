@@ -16,6 +16,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from bot.broadcast import BroadcastConfig, Broadcaster
 from bot.config import Settings
 from bot.i18n import N_, build_i18n
+from bot.middlewares import ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
 from handlers import get_routers
 from storage import Repository
@@ -62,6 +63,11 @@ def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = N
     i18n = i18n or build_i18n()
     broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
     dp = Dispatcher(repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster)
+    dp.update.outer_middleware(UpdateLogMiddleware())
+    if settings.throttle_rate > 0:
+        dp.update.outer_middleware(
+            ThrottlingMiddleware(i18n, rate=settings.throttle_rate, burst=settings.throttle_burst)
+        )
     ReaderLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="poll the Bot API for updates (needs BOT_TOKEN)")
+    sub.add_parser("webhook", help="serve updates over a webhook (needs WEBHOOK_URL/SECRET)")
     console = sub.add_parser("console", help="local preview in the terminal, no token needed")
     console.add_argument("--lang", default="ru", help="reader's language: ru or en (default ru)")
     publish = sub.add_parser("publish", help="store a piece from a text file")
@@ -40,14 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level if args.command == "run" else "WARNING", [settings.bot_token])
     command = args.command or ("run" if settings.bot_token else "console")
+    serving = command in ("run", "webhook")
+    setup_logging(
+        settings.log_level if serving else "WARNING", [settings.bot_token, settings.webhook_secret]
+    )
     try:
         if command == "run":
             settings.require_token()
             from bot.app import run_polling
 
             asyncio.run(run_polling(settings))
+        elif command == "webhook":
+            from bot.webhook import run_webhook
+
+            asyncio.run(run_webhook(settings))
         elif command == "console":
             from bot.console import run_console
 

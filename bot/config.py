@@ -29,6 +29,8 @@ class Settings:
     broadcast_rate: float = 25.0
     broadcast_paid: bool = False
     log_level: str = "INFO"
+    throttle_rate: float = 3.0  # updates per second per user; 0 turns throttling off
+    throttle_burst: float = 12.0
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
     webhook_host: str = "127.0.0.1"
@@ -58,6 +60,10 @@ class Settings:
         level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
         if level not in _LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+        throttle_rate = _number(env, "THROTTLE_RATE", 3.0)
+        throttle_burst = _number(env, "THROTTLE_BURST", 12.0)
+        if throttle_rate < 0 or throttle_burst < 1:
+            raise SettingsError("THROTTLE_RATE must be >= 0 and THROTTLE_BURST >= 1")
         port = _number(env, "WEBHOOK_PORT", 8080)
         if port != int(port) or not 0 < port < 65536:
             raise SettingsError(f"WEBHOOK_PORT must be a port number, got {port:g}")
@@ -69,6 +75,8 @@ class Settings:
             broadcast_rate=rate,
             broadcast_paid=paid,
             log_level=level,
+            throttle_rate=throttle_rate,
+            throttle_burst=throttle_burst,
             webhook_url=env.get("WEBHOOK_URL", "").strip(),
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, fallback, reading, start, subscriptions
+from handlers import admin, errors, fallback, reading, start, subscriptions
 
 
 def get_routers() -> list[Router]:
     return [
+        errors.create_router(),
         start.create_router(),
         reading.create_router(),
         subscriptions.create_router(),

@@ -99,6 +99,13 @@ class Repository:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def ping(self) -> bool:
+        try:
+            return await self._fetchone("SELECT 1") is not None
+        except Exception:
+            logger.exception("Database ping failed")
+            return False
+
     async def integrity_check(self) -> str:
         row = await self._fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"

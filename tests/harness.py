@@ -43,6 +43,9 @@ class Harness:
 
 @contextlib.asynccontextmanager
 async def running_bot(tmp_path: Path, *, seed: bool = True, **overrides: Any) -> AsyncIterator[Harness]:
+    """The bot polling a fresh emulator. Throttling is off unless a test turns it on, since tests
+    act faster than any reader."""
+    overrides.setdefault("throttle_rate", 0.0)
     async with BotAPIEmulator() as emu:
         settings = replace(
             Settings(),
