@@ -10,6 +10,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
@@ -92,7 +93,10 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
             for name, text in COMMANDS
         ]
         language = None if locale == i18n.default_locale else locale
-        await bot.set_my_commands(commands, language_code=language)
+        try:
+            await bot.set_my_commands(commands, language_code=language)
+        except (TelegramAPIError, TelegramNetworkError) as error:
+            logger.warning("Could not set the %s command menu: %s", locale, error)
 
 
 async def run_polling(settings: Settings) -> None:

@@ -8,8 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
 from bot.config import Settings, SettingsError
-from bot.logs import setup_logging
+from bot.logs import REDACTED, setup_logging
 from bot.parsing import ParseError
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ParseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except TelegramUnauthorizedError:
+        print("error: the Bot API refused BOT_TOKEN (revoked or mistyped?)", file=sys.stderr)
+        return 2
+    except TelegramNetworkError as error:
+        message = (
+            str(error).replace(settings.bot_token, REDACTED) if settings.bot_token else str(error)
+        )
+        print(
+            f"error: cannot reach the Bot API at {settings.bot_api_url}: {message}", file=sys.stderr
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

@@ -12,7 +12,7 @@ from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_PATH = "data/bot.sqlite3"
-_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,200}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
