@@ -15,16 +15,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m bot
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+test: lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ --no-location --omit-header -o bot/locales/messages.pot bot handlers

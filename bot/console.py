@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import sys
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, TextIO, cast
@@ -82,8 +83,16 @@ class ConsoleSession(BaseSession):
     async def close(self) -> None:
         return None
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - aiogram's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:  # pragma: no cover - no files in the preview
         raise NotImplementedError("files are not available in the console preview")
+        yield b""
 
     async def make_request(
         self,

@@ -27,7 +27,9 @@ class Harness:
     dp: Dispatcher
     settings: Settings
 
-    async def say(self, user_id: int, text: str, *, expect: int = 1, **kwargs: Any) -> list[SentMessage]:
+    async def say(
+        self, user_id: int, text: str, *, expect: int = 1, **kwargs: Any
+    ) -> list[SentMessage]:
         """Send ``text`` as a reader and return the ``expect`` bot messages that follow."""
         before = len(self.emu.messages(user_id))
         await self.emu.send_message(user_id, text, **kwargs)
@@ -42,7 +44,9 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(tmp_path: Path, *, seed: bool = True, **overrides: Any) -> AsyncIterator[Harness]:
+async def running_bot(
+    tmp_path: Path, *, seed: bool = True, **overrides: Any
+) -> AsyncIterator[Harness]:
     """The bot polling a fresh emulator. Throttling is off unless a test turns it on, since tests
     act faster than any reader."""
     overrides.setdefault("throttle_rate", 0.0)

@@ -106,7 +106,9 @@ async def test_missing_token_is_a_clear_message_not_a_traceback(tmp_path: Path) 
 
 
 def test_settings_repr_hides_secrets() -> None:
-    settings = Settings.load({"BOT_TOKEN": "123456:AAHsecretsecretsecretsecret", "ADMIN_IDS": "1, 2"})
+    settings = Settings.load(
+        {"BOT_TOKEN": "123456:AAHsecretsecretsecretsecret", "ADMIN_IDS": "1, 2"}
+    )
     assert "secret" not in repr(settings)
     assert settings.admin_ids == frozenset({1, 2})
 
@@ -192,7 +194,12 @@ async def test_webhook_enforces_secret_and_serves_updates(tmp_path: Path) -> Non
                     "message_id": 1,
                     "date": 0,
                     "chat": {"id": READER, "type": "private"},
-                    "from": {"id": READER, "is_bot": False, "first_name": "R", "language_code": "ru"},
+                    "from": {
+                        "id": READER,
+                        "is_bot": False,
+                        "first_name": "R",
+                        "language_code": "ru",
+                    },
                     "text": "/answer 2",
                     "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
                 },

@@ -156,7 +156,7 @@ def test_windows_1251_is_decoded() -> None:
         (b"   \n\n  ", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         (bytes(range(256)) * 4, "binary"),
-        ("Just English text with no turns.".encode(), None),
+        (b"Just English text with no turns.", None),
         ("Текст без вопросов и ответов.".encode("utf-16"), None),
         (b"\xff\xfe\xfa" * 100 + b"abc", "encoding"),
         (b"x" * (MAX_SOURCE_BYTES + 1), "too_large"),

@@ -159,7 +159,9 @@ async def test_bad_files_are_refused_and_change_nothing(tmp_path: Path) -> None:
             assert err.startswith("error:") and err.count("\n") == 1 and "Traceback" not in err
         code, _out, err = await publish_cli(db, tmp_path / "missing.txt")
         assert code != 0 and "cannot read" in err
-        code, _out, err = await publish_cli(db, Path(str(DATA / "interviews" / "c5-summit-kuramaev-interview.txt")))
+        code, _out, err = await publish_cli(
+            db, Path(str(DATA / "interviews" / "c5-summit-kuramaev-interview.txt"))
+        )
         assert code != 0 and "already published" in err
         assert await h.repo.count_pieces() == before
 

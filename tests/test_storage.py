@@ -10,7 +10,6 @@ import pytest
 from bot.publishing import SEED_TITLE, prepare, seed_bytes, store
 from storage import DuplicatePieceError, Repository
 from storage.migrations import available_migrations
-
 from tests.conftest import DATA
 
 
