@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.chunks import Block, escape, render, shorten
+from bot.keyboards import button, markup
 from bot.models import Piece, PieceInfo
 from bot.notify_views import subscription_status_text, with_subscription_button
 
@@ -87,14 +87,15 @@ def help_screen(bot_username: str) -> Screen:
 
 
 def piece_menu(piece: Piece) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Summary"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY))
-    builder.button(
-        text=_("Questions ({count})").format(count=len(piece.turns)),
-        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    return markup(
+        [
+            button(_("Summary"), PieceView(piece=piece.id, view=View.SUMMARY)),
+            button(
+                _("Questions ({count})").format(count=len(piece.turns)),
+                PieceView(piece=piece.id, view=View.QUESTIONS),
+            ),
+        ]
     )
-    builder.adjust(2)
-    return builder.as_markup()
 
 
 def _header(piece: Piece) -> list[Block]:
@@ -113,21 +114,24 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
     if not sentences:
         sentences = piece.lead
     blocks = [*_header(piece), Block(" ".join(sentences))]
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("Questions ({count})").format(count=len(piece.turns)),
-        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    variants = [
+        button(label, PieceView(piece=piece.id, view=target))
+        for label, target, available in (
+            (_("Shorter"), View.SUMMARY_SHORT, summary.short),
+            (_("Longer"), View.SUMMARY_LONG, summary.long),
+        )
+        if available and view != target
+    ]
+    keyboard = markup(
+        [
+            button(
+                _("Questions ({count})").format(count=len(piece.turns)),
+                PieceView(piece=piece.id, view=View.QUESTIONS),
+            )
+        ],
+        variants,
     )
-    if view != View.SUMMARY_SHORT and summary.short:
-        builder.button(
-            text=_("Shorter"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY_SHORT)
-        )
-    if view != View.SUMMARY_LONG and summary.long:
-        builder.button(
-            text=_("Longer"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY_LONG)
-        )
-    builder.adjust(1, 2)
-    return Screen(render(blocks), builder.as_markup())
+    return Screen(render(blocks), keyboard)
 
 
 def page_count(total: int, per_page: int) -> int:
@@ -150,28 +154,26 @@ def questions_screen(piece: Piece, page: int = 0) -> Screen:
         gist = gists[turn.number - 1] if turn.number <= len(gists) else ""
         if gist:
             blocks.append(Block(f"→ {gist}", "i", gap=False))
-    builder = InlineKeyboardBuilder()
-    for turn in turns:
-        builder.button(
-            text=shorten(f"{turn.number}. {turn.question_text}", BUTTON_CHARS),
-            callback_data=AnswerView(piece=piece.id, n=turn.number),
-        )
-    sizes = [1] * len(turns)
-    nav = 0
+    nav = []
     if page > 0:
-        builder.button(
-            text="◀", callback_data=PieceView(piece=piece.id, view=View.QUESTIONS, page=page - 1)
-        )
-        nav += 1
+        nav.append(button("◀", PieceView(piece=piece.id, view=View.QUESTIONS, page=page - 1)))
     if page < pages - 1:
-        builder.button(
-            text="▶", callback_data=PieceView(piece=piece.id, view=View.QUESTIONS, page=page + 1)
-        )
-        nav += 1
-    builder.button(text=_("Summary"), callback_data=PieceView(piece=piece.id, view=View.SUMMARY))
-    builder.adjust(*sizes, *([nav] if nav else []), 1)
+        nav.append(button("▶", PieceView(piece=piece.id, view=View.QUESTIONS, page=page + 1)))
+    keyboard = markup(
+        *(
+            [
+                button(
+                    shorten(f"{turn.number}. {turn.question_text}", BUTTON_CHARS),
+                    AnswerView(piece=piece.id, n=turn.number),
+                )
+            ]
+            for turn in turns
+        ),
+        nav,
+        [button(_("Summary"), PieceView(piece=piece.id, view=View.SUMMARY))],
+    )
     # the list must be one message (it is edited in place when paging)
-    return Screen(render(blocks)[:1], builder.as_markup())
+    return Screen(render(blocks)[:1], keyboard)
 
 
 def answer_screen(piece: Piece, number: int) -> Screen | None:
@@ -189,25 +191,17 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
         *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
         *_answer_blocks(piece.speaker, turn.answer),
     ]
-    builder = InlineKeyboardBuilder()
-    row = 0
+    nav = []
     if number > 1:
-        builder.button(
-            text=f"◀ {number - 1}", callback_data=AnswerView(piece=piece.id, n=number - 1)
-        )
-        row += 1
+        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=number - 1)))
     if number < total:
-        builder.button(
-            text=f"{number + 1} ▶", callback_data=AnswerView(piece=piece.id, n=number + 1)
-        )
-        row += 1
+        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=number + 1)))
     page = (number - 1) // QUESTIONS_PER_PAGE
-    builder.button(
-        text=_("All questions"),
-        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS, page=page),
+    keyboard = markup(
+        nav,
+        [button(_("All questions"), PieceView(piece=piece.id, view=View.QUESTIONS, page=page))],
     )
-    builder.adjust(*([row] if row else []), 1)
-    return Screen(render(blocks), builder.as_markup())
+    return Screen(render(blocks), keyboard)
 
 
 def _answer_blocks(speaker: str | None, paragraphs: tuple[str, ...]) -> list[Block]:
@@ -221,23 +215,19 @@ def pieces_screen(infos: list[PieceInfo], total: int, page: int) -> Screen:
         return Screen([_("Nothing has been published yet.")])
     pages = page_count(total, PIECES_PER_PAGE)
     blocks = [Block(_("Published pieces, newest first:"), "b")]
-    builder = InlineKeyboardBuilder()
+    rows = []
     for info in infos:
         byline = " · ".join(p for p in (info.speaker, info.published_at.strftime("%d.%m.%Y")) if p)
         blocks.append(Block(info.title))
         blocks.append(Block(byline, "i", gap=False))
-        builder.button(
-            text=shorten(info.title, BUTTON_CHARS), callback_data=ChoosePiece(piece=info.id)
-        )
-    nav = 0
+        rows.append([button(shorten(info.title, BUTTON_CHARS), ChoosePiece(piece=info.id))])
+    nav = []
     if page > 0:
-        builder.button(text="◀", callback_data=ArchivePage(page=page - 1))
-        nav += 1
+        nav.append(button("◀", ArchivePage(page=page - 1)))
     if page < pages - 1:
-        builder.button(text="▶", callback_data=ArchivePage(page=page + 1))
-        nav += 1
-    builder.adjust(*([1] * len(infos)), *([nav] if nav else []))
-    return Screen(render(blocks)[:1], builder.as_markup())
+        nav.append(button("▶", ArchivePage(page=page + 1)))
+    keyboard = markup(*rows, nav)
+    return Screen(render(blocks)[:1], keyboard)
 
 
 def no_pieces_text() -> str:
