@@ -159,21 +159,22 @@ class RateLimiter:
         self._window: deque[float] = deque(maxlen=max(1, math.floor(rate)))
 
     async def acquire(self) -> None:
+        window = self._window
         while True:
             now = time.monotonic()
             slot = max(self._next, now, self._paused_until)
             self._next = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
+            while True:
                 now = time.monotonic()
-            if now < self._paused_until:
-                continue  # a pause began while this sender waited: take a slot after it
-            window = self._window
-            if len(window) == window.maxlen and now - window[0] < 1.0:
-                await asyncio.sleep(window[0] + 1.0 - now)
-                continue
-            window.append(now)
-            return
+                if now < self._paused_until:
+                    break  # a pause began while this sender waited: take a slot after it
+                if len(window) == window.maxlen and now - window[0] < 1.0:
+                    await asyncio.sleep(window[0] + 1.0 - now)
+                    continue
+                window.append(now)
+                return
 
     def pause(self, seconds: float) -> None:
         until = time.monotonic() + seconds
@@ -327,10 +328,12 @@ class Broadcaster:
         self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._in_hand: set[Claim] = set()
+        self._gone: set[int] = set()  # chats found unreachable by this broadcaster
         self._outstanding = 0  # claimed, outcome not yet committed
         self._wake = asyncio.Event()
         self._progress_wake = asyncio.Event()
         self._ready = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -385,7 +388,11 @@ class Broadcaster:
         outcome and return unsent claims to the queue."""
         if not self.running:
             return
-        for task in self._tasks:
+        self._stopping = True  # the loops finish what they are doing (no query cut short)
+        self._wake.set()
+        self._progress_wake.set()
+        _done, late = await asyncio.wait(self._tasks, timeout=grace)
+        for task in late:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
@@ -418,6 +425,7 @@ class Broadcaster:
             await self._notifier.close()
             self._notifier = None
         self._unlock()
+        self._stopping = False
         logger.info("Broadcaster stopped (%s)", dict(self.counters))
 
     # -- the lock -----------------------------------------------------------------------------
@@ -451,7 +459,9 @@ class Broadcaster:
                     self.repo.path,
                 )
                 warned = True
-            await asyncio.sleep(2.0)
+            await self._nap(self._wake, 2.0)
+            if self._stopping:
+                return
         exclusive = self._lock_path is not None
         released = await self.repo.release_expired_claims(everything=exclusive)
         if released:
@@ -459,7 +469,7 @@ class Broadcaster:
         self._ready.set()
         capacity = self.config.capacity
         refill = max(1, capacity // 4)
-        while True:
+        while not self._stopping:
             self._wake.clear()
             free = capacity - self._outstanding
             if free >= refill:
@@ -477,9 +487,13 @@ class Broadcaster:
                     self._progress_wake.set()
                 if not exclusive:
                     await self.repo.release_expired_claims()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.config.poll_interval):
-                    await self._wake.wait()
+            await self._nap(self._wake, self.config.poll_interval)
+
+    async def _nap(self, event: asyncio.Event, seconds: float) -> None:
+        """Until ``event`` is set (``stop`` sets them all) or ``seconds`` pass."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await event.wait()
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -519,9 +533,15 @@ class Broadcaster:
         notifier = self._notifier
         assert notifier is not None
         async with self._chats.turn(claim.chat_id):
+            if claim.chat_id in self._gone:  # found unreachable while this one waited
+                return self._final(
+                    claim,
+                    DeliveryState.CANCELLED,
+                    "unreachable (an earlier send failed)",
+                    tried=False,
+                )
             while True:
                 await self._limiter.acquire()
-                self._chats.mark(claim.chat_id)
                 try:
                     async with asyncio.timeout(self.config.request_timeout):
                         message_id = await notifier.send(claim.chat_id, rendered)
@@ -547,6 +567,9 @@ class Broadcaster:
                 except Exception as error:  # a bug, not the network: still never drop it
                     logger.exception("Unexpected error sending to chat %d", claim.chat_id)
                     return self._retry_or_fail(claim, repr(error))
+                finally:
+                    # spacing counts from the answer: the server saw this send before it
+                    self._chats.mark(claim.chat_id)
                 self.counters["sent"] += 1
                 return Outcome(
                     claim,
@@ -555,8 +578,12 @@ class Broadcaster:
                     message_id=message_id,
                 )
 
-    def _final(self, claim: Claim, state: DeliveryState, reason: str) -> Outcome:
+    def _final(
+        self, claim: Claim, state: DeliveryState, reason: str, *, tried: bool = True
+    ) -> Outcome:
         self.counters[state.value] += 1
+        if state is DeliveryState.UNREACHABLE:
+            self._gone.add(claim.chat_id)
         level = logging.INFO if state is DeliveryState.UNREACHABLE else logging.WARNING
         logger.log(
             level,
@@ -567,7 +594,7 @@ class Broadcaster:
             state.value,
             reason,
         )
-        return Outcome(claim, state, claim.attempts + 1, error=reason)
+        return Outcome(claim, state, claim.attempts + int(tried), error=reason)
 
     def _retry_or_fail(self, claim: Claim, reason: str) -> Outcome:
         failures = claim.attempts + 1
@@ -629,23 +656,33 @@ class Broadcaster:
     # -- progress -----------------------------------------------------------------------------
 
     async def _progress_loop(self) -> None:
-        await self._ready.wait()
-        while True:
+        while not self._ready.is_set():
+            await self._nap(self._progress_wake, 0.5)
+            self._progress_wake.clear()
+            if self._stopping:
+                return
+        while not self._stopping:
             self._progress_wake.clear()
             try:
                 await self._report()
             except Exception:
                 logger.exception("Could not report broadcast progress")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.config.progress_interval):
-                    await self._progress_wake.wait()
-            await asyncio.sleep(0.25)  # wake-ups come in bursts; counting costs a scan
+            await self._nap(self._progress_wake, self.config.progress_interval)
+            if not self._stopping:
+                await asyncio.sleep(0.25)  # wake-ups come in bursts; counting costs a scan
 
     async def _report(self) -> None:
         for item in await self.repo.open_broadcasts():
             now = time.time()
             counts = item.counts
             previous = self._samples.get(item.piece_id)
+            if previous is None and counts.remaining:
+                logger.info(
+                    "Broadcasting piece %d: %d of %d notifications to send",
+                    item.piece_id,
+                    counts.remaining,
+                    item.total,
+                )
             rate: float | None = None
             if previous is not None:
                 then, done_then, rate_then = previous
@@ -696,16 +733,18 @@ class Broadcaster:
         try:
             async with self._chats.turn(item.report_chat):
                 await self._limiter.acquire()
-                self._chats.mark(item.report_chat)
-                if item.report_message is None:
-                    message = await self._sender.send_message(item.report_chat, text)
-                    await self.repo.update_broadcast(
-                        item.piece_id, report_message=message.message_id
-                    )
-                else:
-                    await self._sender.edit_message_text(
-                        text=text, chat_id=item.report_chat, message_id=item.report_message
-                    )
+                try:
+                    if item.report_message is None:
+                        message = await self._sender.send_message(item.report_chat, text)
+                        await self.repo.update_broadcast(
+                            item.piece_id, report_message=message.message_id
+                        )
+                    else:
+                        await self._sender.edit_message_text(
+                            text=text, chat_id=item.report_chat, message_id=item.report_message
+                        )
+                finally:
+                    self._chats.mark(item.report_chat)
         except TelegramRetryAfter as error:
             self._limiter.pause(error.retry_after)
             return False

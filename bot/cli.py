@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--title", help="title (default: taken from the text)")
     publish.add_argument("--speaker", help="the interviewee (default: taken from the text)")
     sub.add_parser("pieces", help="list published pieces")
+    sub.add_parser("stats", help="subscribers and the latest broadcasts")
+    export = sub.add_parser("export-subscribers", help="subscribers as CSV on standard output")
+    export.add_argument("--all", action="store_true", help="include unsubscribed and blocked")
     return parser
 
 
@@ -68,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             return _publish(settings, args.file, args.title, args.speaker)
         elif command == "pieces":
             asyncio.run(_pieces(settings))
+        elif command == "stats":
+            asyncio.run(_stats(settings))
+        elif command == "export-subscribers":
+            asyncio.run(_export_subscribers(settings, args.all))
     except (SettingsError, ParseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -102,15 +109,17 @@ def _publish(settings: Settings, path: Path, title: str | None, speaker: str | N
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2
 
-    async def _store() -> int:
+    async def _store() -> tuple[int, int]:
         repo = await Repository.open(settings.database_path)
         try:
-            return await store(repo, prepared)
+            piece_id = await store(repo, prepared)
+            broadcast = await repo.get_broadcast(piece_id)
+            return piece_id, broadcast.total if broadcast else 0
         finally:
             await repo.close()
 
     try:
-        piece_id = asyncio.run(_store())
+        piece_id, recipients = asyncio.run(_store())
     except DuplicatePieceError as error:
         print(f"error: {path}: this text is {error}", file=sys.stderr)
         return 3
@@ -118,7 +127,8 @@ def _publish(settings: Settings, path: Path, title: str | None, speaker: str | N
     print(piece_id)
     print(
         f"published piece {piece_id}: {interview.title!r}, {len(interview.turns)} questions, "
-        f"speaker {interview.speaker or 'unknown'}",
+        f"speaker {interview.speaker or 'unknown'}; {recipients} subscribers to notify "
+        "(the running bot sends them)",
         file=sys.stderr,
     )
     return 0
@@ -133,3 +143,50 @@ async def _pieces(settings: Settings) -> None:
             print(f"{info.id}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}")
     finally:
         await repo.close()
+
+
+async def _stats(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from storage import Repository
+
+    repo = await Repository.open(settings.database_path)
+    try:
+        counts = await repo.subscriber_counts()
+        print(
+            f"subscribers: {counts.active} active, {counts.unsubscribed} unsubscribed, "
+            f"{counts.blocked} blocked the bot"
+        )
+        for item in await repo.recent_broadcasts(10):
+            c = item.counts
+            when = datetime.fromtimestamp(item.created_at, UTC).strftime("%Y-%m-%d %H:%M")
+            status = (
+                f"finished in {item.finished_at - item.created_at:.0f} s"
+                if item.finished_at is not None
+                else "in progress"
+            )
+            print(
+                f"{item.piece_id}\t{when}\t{c.sent}/{c.total} sent\t{c.failed} failed\t"
+                f"{c.unreachable} unreachable\t{c.cancelled} cancelled\t{c.remaining} pending\t"
+                f"{status}\t{item.title}"
+            )
+    finally:
+        await repo.close()
+
+
+async def _export_subscribers(settings: Settings, include_inactive: bool) -> None:
+    import csv
+
+    from storage import Repository
+
+    repo = await Repository.open(settings.database_path)
+    try:
+        subscribers = await repo.list_subscribers(active_only=not include_inactive)
+    finally:
+        await repo.close()
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["chat_id", "state", "locale", "subscribed_at", "changed_at", "reason"])
+    for s in subscribers:
+        writer.writerow(
+            [s.chat_id, s.state.value, s.locale, s.subscribed_at, s.changed_at, s.reason or ""]
+        )

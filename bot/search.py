@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -179,7 +180,7 @@ def lemma_keys(form: str) -> tuple[str, ...]:
     """Every lemma a Russian word form may have (none for stop words, codes and foreign words)."""
     if len(form) < 2 or form in STOPWORDS or not _RUSSIAN.fullmatch(form):
         return ()
-    return tuple(lemma for lemma in lemma_candidates(form) if lemma != form)
+    return tuple(lem for lem in lemma_candidates(form) if lem != form and lem.isalnum())
 
 
 def token_keys(token: Token) -> tuple[str, ...]:
@@ -370,8 +371,7 @@ class Plan:
         return table
 
 
-@dataclass(frozen=True, slots=True)
-class Relevance:
+class Relevance(NamedTuple):
     coverage: int  # required words matched
     proximity: int  # 3 phrase, 2 near, 1 same stretch, 0 scattered or one word
     strength: int  # sum of the best strength of each matched word
@@ -379,38 +379,61 @@ class Relevance:
     optional: int  # stop words of the query found too
 
 
-def relevance(plan: Plan, table: dict[str, list[tuple[int, int]]], keys: str) -> Relevance:
-    """How a quote's key text matches a plan (``table`` is ``plan.lookup()``)."""
-    n = len(plan.words)
-    positions: list[list[int]] = [[] for _ in range(n)]
-    best = [0] * n
-    exact = [False] * n
-    pos = 0
-    previous = "|"
-    get = table.get
-    for key in keys.split(" "):  # one C-level split; "|" tokens separate the words
-        if key == "|":
-            pos += 1
+NO_MATCH = Relevance(0, 0, 0, 0, 0)
+
+
+class Matcher:
+    """Scores key texts against a plan with C-level string operations: which keys occur (a
+    substring test per key, or one split when the plan has many keys), then — only when two or
+    more words matched — their word positions (``|`` separators counted before each hit)."""
+
+    SPLIT_ABOVE = 12  # keys; beyond this one split and a set intersection are cheaper
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.table = plan.lookup()
+        self.needles = [(key, f" {key} ") for key in self.table]
+        self.forms = [f"| {w.form} " for w in plan.words]
+
+    def relevance(self, keys: str) -> Relevance:
+        plan, table = self.plan, self.table
+        padded = f"| {keys} |"
+        if len(self.needles) > self.SPLIT_ABOVE:
+            hits = list(table.keys() & set(padded.split(" ")))
         else:
-            hits = get(key)
-            if hits is not None:
-                for word, strength in hits:
-                    seen = positions[word]
-                    if not seen or seen[-1] != pos:
-                        seen.append(pos)
-                    if strength > best[word]:
-                        best[word] = strength
-                    if previous == "|" and key == plan.words[word].form:
-                        exact[word] = True
-        previous = key
-    matched = [i for i in plan.required if positions[i]]
-    return Relevance(
-        coverage=len(matched),
-        proximity=_proximity(plan, matched, positions) if len(matched) > 1 else 0,
-        strength=sum(best[i] for i in matched),
-        exact=sum(1 for i in matched if exact[i]),
-        optional=sum(1 for i in plan.optional if positions[i]),
-    )
+            hits = [key for key, needle in self.needles if needle in padded]
+        if not hits:
+            return NO_MATCH
+        n = len(plan.words)
+        best = [0] * n
+        for key in hits:
+            for word, strength in table[key]:
+                if strength > best[word]:
+                    best[word] = strength
+        matched = [i for i in plan.required if best[i]]
+        proximity = 0
+        if len(matched) > 1:
+            positions: list[list[int]] = [[] for _ in range(n)]
+            for key in hits:
+                needle = f" {key} "
+                found: list[int] = []
+                at = padded.find(needle)
+                while at >= 0 and len(found) < 8:
+                    found.append(padded.count("|", 0, at + 1) - 1)
+                    at = padded.find(needle, at + 1)
+                for word, _strength in table[key]:
+                    positions[word].extend(found)
+            for word_positions in positions:
+                word_positions.sort()
+            proximity = _proximity(plan, matched, positions)
+        forms = self.forms
+        return Relevance(
+            len(matched),
+            proximity,
+            sum(best[i] for i in matched),
+            sum(1 for i in matched if forms[i] in padded),
+            sum(1 for i in plan.optional if best[i]),
+        )
 
 
 def _proximity(plan: Plan, matched: list[int], positions: list[list[int]]) -> int:

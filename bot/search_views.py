@@ -9,6 +9,8 @@ Telegram share its cache of a query between readers (``is_personal=False``, see
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -53,33 +55,37 @@ def quote_message(hit: QuoteHit) -> str:
 def inline_results(hits: list[QuoteHit], bot_username: str) -> list[InlineQueryResultUnion]:
     """One article per quote: the quote as title, who said it where as description; it sends
     ``quote_message`` with a button that opens the full answer in the bot."""
-    full_answer = _("Full answer", locale=CONTENT_LOCALE)
-    answer_n = _("answer {n}", locale=CONTENT_LOCALE)
-    return [
-        InlineQueryResultArticle(
-            id=str(hit.quote_id),
-            title=shorten(hit.text, TITLE_CHARS) or "…",
-            description=shorten(
-                f"{hit.speaker or hit.piece_title} · {answer_n.format(n=hit.turn_number)}"
-                f" · {hit.piece_title}",
-                DESCRIPTION_CHARS,
-            ),
-            input_message_content=InputTextMessageContent(
-                message_text=quote_message(hit), parse_mode="HTML"
-            ),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=full_answer,
-                            url=answer_link(bot_username, hit.piece_id, hit.turn_number),
-                        )
-                    ]
+    labels = (_("Full answer", locale=CONTENT_LOCALE), _("answer {n}", locale=CONTENT_LOCALE))
+    return [_article(hit, bot_username, labels) for hit in hits]
+
+
+@lru_cache(maxsize=2048)
+def _article(hit: QuoteHit, bot_username: str, labels: tuple[str, str]) -> InlineQueryResultArticle:
+    """Cached: consecutive keystrokes of a query mostly show the same quotes again, and quotes
+    never change once published."""
+    full_answer, answer_n = labels
+    return InlineQueryResultArticle(
+        id=str(hit.quote_id),
+        title=shorten(hit.text, TITLE_CHARS) or "…",
+        description=shorten(
+            f"{hit.speaker or hit.piece_title} · {answer_n.format(n=hit.turn_number)}"
+            f" · {hit.piece_title}",
+            DESCRIPTION_CHARS,
+        ),
+        input_message_content=InputTextMessageContent(
+            message_text=quote_message(hit), parse_mode="HTML"
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=full_answer,
+                        url=answer_link(bot_username, hit.piece_id, hit.turn_number),
+                    )
                 ]
-            ),
-        )
-        for hit in hits
-    ]
+            ]
+        ),
+    )
 
 
 def search_screen(query: str, hits: list[QuoteHit]) -> Screen:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from bot.views import free_text_hint, stale_button_text, unknown_command_text
@@ -22,6 +23,8 @@ async def stale_button(callback: CallbackQuery) -> None:
 
 def create_router() -> Router:
     router = Router(name="fallback")
+    # in groups the bot stays quiet about what was not addressed to it
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(unknown_command, F.text.startswith("/"))
     router.message.register(free_text)
     router.callback_query.register(stale_button)

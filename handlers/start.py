@@ -8,7 +8,14 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
-from bot.views import answer_screen, help_screen, missing_piece_text, start_screen, summary_screen
+from bot.views import (
+    answer_screen,
+    help_screen,
+    missing_piece_text,
+    start_screen,
+    summary_screen,
+    unknown_answer_text,
+)
 from handlers.screens import reply_screen
 from storage import Repository
 
@@ -26,9 +33,11 @@ async def start(message: Message, command: CommandObject, repo: Repository) -> N
             return
         await repo.set_chat_piece(message.chat.id, piece.id)
         screen = answer_screen(piece, int(link["n"])) if link["n"] else summary_screen(piece)
-        if screen is not None:
+        if screen is None:
+            await message.answer(unknown_answer_text(link["n"], len(piece.turns)))
+        else:
             await reply_screen(message, screen)
-            return
+        return
     piece_id = await repo.current_piece_id(message.chat.id)
     piece = await repo.get_piece(piece_id) if piece_id else None
     first_name = message.from_user.first_name if message.from_user else ""

@@ -32,6 +32,7 @@ import aiosqlite
 from bot.models import QuoteHit
 from bot.search import (
     NORMALISER_VERSION,
+    Matcher,
     Plan,
     QueryWord,
     coverage_stages,
@@ -45,14 +46,14 @@ from bot.search import (
     prefix_bounds,
     quotability,
     rank_key,
-    relevance,
     typo_probe_keys,
 )
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES_PER_STAGE = 200  # newest matches ranked per stage
-COMPLETIONS = 40  # terms tried for the word being typed
+CANDIDATES_PER_STAGE = 200  # newest matches ranked in the all-words stage
+CANDIDATES_LATER = 100  # ... and in each later stage (some words)
+COMPLETIONS = 32  # terms tried for the word being typed (fewer for a 2- or 3-letter prefix)
 MAX_RESULTS = 200  # deepest result reachable by paging
 TYPO_SCAN = 3000  # terms sharing a long unknown word's first letters checked for two edits
 _CHUNK = 500  # host parameters per IN (...) list
@@ -157,6 +158,12 @@ async def rebuild(conn: aiosqlite.Connection) -> int:
 # -- querying --------------------------------------------------------------------------------
 
 
+def completions(prefix: str) -> int:
+    """How many archive terms a typed prefix stands for: a short prefix says little, and each
+    completion is one more doclist for FTS5 to merge."""
+    return {2: 8, 3: 16}.get(len(prefix), COMPLETIONS)
+
+
 async def _fetchall(
     conn: aiosqlite.Connection, sql: str, params: Sequence[object] = ()
 ) -> list[aiosqlite.Row]:
@@ -172,18 +179,24 @@ async def resolve(conn: aiosqlite.Connection, words: Sequence[QueryWord]) -> Pla
     params: list[object] = list(keys)
     typing = next((w for w in words if w.prefix), None)
     if typing is not None:
-        low, high = prefix_bounds(typing.form)
+        head = len(typing.form)
+        if head <= 3:  # an expression index holds the 2- and 3-letter heads by frequency
+            where = f"substr(term, 1, {head}) = ?"
+            params.append(typing.form)
+        else:
+            where = "term >= ? AND term < ?"
+            params += prefix_bounds(typing.form)
         sql += (
-            " UNION ALL SELECT term, 1 FROM (SELECT term FROM search_vocab"
-            " WHERE term >= ? AND term < ? ORDER BY freq DESC LIMIT ?)"
+            f" UNION ALL SELECT term, 1 FROM (SELECT term FROM search_vocab WHERE {where}"
+            " ORDER BY freq DESC LIMIT ?)"
         )
-        params += [low, high, COMPLETIONS]
+        params.append(completions(typing.form))
     known: set[str] = set()
-    completions: list[str] = []
+    completed: list[str] = []
     for term, kind in await _fetchall(conn, sql, params):
-        (completions.append if kind else known.add)(str(term))
+        (completed.append if kind else known.add)(str(term))
     strong = [frozenset(k for k in w.keys if k in known) for w in words]
-    weak = [frozenset(completions) if w.prefix else frozenset() for w in words]
+    weak = [frozenset(completed) if w.prefix else frozenset() for w in words]
     for i, word in enumerate(words):
         if strong[i] or weak[i] or word.optional or not word.typo_distance:
             continue
@@ -254,11 +267,8 @@ async def _rank(conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any]) -> 
         return []
     published = await _publication_times(conn, {r[1] for r in rows})
     ages = {ts: age for age, ts in enumerate(sorted({published[r[1]] for r in rows}, reverse=True))}
-    table = plan.lookup()
-    keyed = [
-        (rank_key(relevance(plan, table, r[2]), ages[published[r[1]]], r[3], r[0]), r[0])
-        for r in rows
-    ]
+    relevance = Matcher(plan).relevance
+    keyed = [(rank_key(relevance(r[2]), ages[published[r[1]]], r[3], r[0]), r[0]) for r in rows]
     keyed.sort()
     return [quote_id for _key, quote_id in keyed]
 
@@ -298,12 +308,10 @@ async def search(
     plan = await resolve(conn, words)
     ranked: list[int] = []
     seen: set[int] = set()
-    for expression in coverage_stages([plan.alternatives(i) for i in plan.required]):
-        rows = [
-            r
-            for r in await _fetchall(conn, _STAGE_SQL, (expression, CANDIDATES_PER_STAGE))
-            if r[0] not in seen
-        ]
+    stages = coverage_stages([plan.alternatives(i) for i in plan.required])
+    for number, expression in enumerate(stages):
+        cap = CANDIDATES_PER_STAGE if number == 0 else CANDIDATES_LATER
+        rows = [r for r in await _fetchall(conn, _STAGE_SQL, (expression, cap)) if r[0] not in seen]
         seen.update(r[0] for r in rows)
         ranked += await _rank(conn, plan, rows)
         if len(ranked) >= end:

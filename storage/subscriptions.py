@@ -218,10 +218,27 @@ CLAIM = (
 
 
 async def claim(conn: aiosqlite.Connection, limit: int, now: float, lease: float) -> list[Claim]:
+    """Claim due deliveries; those whose subscriber left since (a row that was ``sending``
+    when they left, then released) are cancelled instead of returned."""
     async with conn.execute(CLAIM, (now + lease, now, limit)) as cursor:
         rows = await cursor.fetchall()
     claims = [Claim(int(r[0]), int(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in rows]
     claims.sort(key=lambda c: c.id)  # RETURNING order is unspecified
+    if not claims:
+        return claims
+    chats = sorted({c.chat_id for c in claims})
+    async with conn.execute(
+        "SELECT chat_id, reason FROM subscribers WHERE state != 'active' AND chat_id IN"
+        f" ({','.join('?' * len(chats))})",
+        chats,
+    ) as cursor:
+        gone = {int(r[0]): r[1] or "left" for r in await cursor.fetchall()}
+    if gone:
+        await conn.executemany(
+            "UPDATE deliveries SET state = 'cancelled', last_error = ?, done_at = ? WHERE id = ?",
+            [(gone[c.chat_id], now, c.id) for c in claims if c.chat_id in gone],
+        )
+        claims = [c for c in claims if c.chat_id not in gone]
     return claims
 
 

@@ -23,8 +23,10 @@ from bot.models import Interview, Summary, Turn
 from bot.parsing import extract_quotes
 from bot.publishing import prepare, seed_bytes, store
 from bot.search import (
+    KEY_SYMBOLS,
     coverage_stages,
     fold,
+    key_groups,
     key_text,
     parse_query,
     pick_typos,
@@ -359,10 +361,11 @@ class _Loop:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Loop]:
     rig = _Loop(tmp_path_factory.mktemp("search") / "db.sqlite3")
-    I18n.set_current(build_i18n())
+    token = I18n.set_current(build_i18n())  # the dispatcher's middleware does this per update
     try:
         yield rig
     finally:
+        I18n.reset_current(token)
         rig.close()
 
 
@@ -373,6 +376,19 @@ QUERY_TEXT = st.one_of(
         " ".join
     ),
 )
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=QUERY_TEXT)
+def test_keys_never_carry_fts_syntax(text: str) -> None:
+    """Whatever the text, its keys are words FTS5's tokenizer keeps whole: letters, digits and
+    KEY_SYMBOLS, nothing that could open a string, a group, a column filter or a prefix."""
+    for group in key_groups(key_text(text)):
+        for key in group:
+            assert key and all(c.isalnum() or c in KEY_SYMBOLS for c in key), key
+            assert not any(0xD800 <= ord(c) <= 0xDFFF for c in key)
+    for word in parse_query(text):
+        assert all(k and all(c.isalnum() or c in KEY_SYMBOLS for c in k) for k in word.keys)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -25,6 +25,10 @@ CREATE VIRTUAL TABLE search_fts USING fts5(
     detail = none
 );
 
+-- Merge index segments eagerly (default 4): publishing adds a piece's quotes at a time, and
+-- fewer segments make OR-heavy queries (completions of the typed word) cheaper.
+INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', 2);
+
 CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN
     INSERT INTO search_fts (rowid, keys) VALUES (new.quote_id, new.keys);
 END;
@@ -45,6 +49,9 @@ CREATE TABLE search_vocab (
     term TEXT PRIMARY KEY,
     freq INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- the most frequent completions of a 2- or 3-letter prefix without scanning all its terms
+CREATE INDEX search_vocab_head2 ON search_vocab (substr(term, 1, 2), freq DESC);
+CREATE INDEX search_vocab_head3 ON search_vocab (substr(term, 1, 3), freq DESC);
 
 -- Typo candidates, SymSpell style: each word form of 4+ letters under itself and its
 -- one-letter deletions.

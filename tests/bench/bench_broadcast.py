@@ -39,6 +39,10 @@ from storage import subscriptions as subs
 SUBSCRIBERS = 10_000
 FIRST_CHAT = 10_000_000
 RATES = (30.0, 200.0, 1000.0)
+# The emulator counts sends when it processes them: when the OS deschedules it for 0.1 s on a
+# busy two-core host, it then sees 10 % more in a one-second window than the bot sent. Telegram
+# is not that strict; this slack keeps the 429s in the table about the bot, not the host.
+FLOOD_SLACK = 1.25
 
 
 # -- the emulator, in its own process --------------------------------------------------------------
@@ -83,11 +87,6 @@ async def _serve_async(conn: Connection, chats: int) -> None:
                         "duplicates": len(chats_hit) - len(set(chats_hit)),
                         "cpu": time.process_time() - cpu,
                         "max_window": _max_window([c.at for c in ok]),
-                        "first_429": [
-                            (round(c.at - ok[0].at, 3), c.params.get("chat_id"), c.error)
-                            for c in sends
-                            if not c.ok
-                        ][:5],
                     }
                 )
             elif command == "stop":
@@ -115,6 +114,7 @@ class Result:
     wall: float
     server_rate: float
     too_many: int
+    max_window: int
     duplicates: int
     cpu: float
     rows: float
@@ -136,7 +136,7 @@ async def _run_one(
         await tx.execute("DELETE FROM broadcasts")
     await conn.execute("PRAGMA wal_autocheckpoint = 0")
     await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    emulator.send(("limits", (math.ceil(rate * 1.1) + 1, 1)))
+    emulator.send(("limits", (math.ceil(rate * FLOOD_SLACK) + 1, 1)))
     emulator.recv()
 
     done = asyncio.Event()
@@ -146,8 +146,7 @@ async def _run_one(
             done.set()
 
     config = BroadcastConfig.from_settings(
-        replace(settings, broadcast_rate=rate, broadcast_paid=rate > 30),
-        progress_interval=0.5,
+        replace(settings, broadcast_rate=rate, broadcast_paid=rate > 30)
     )
     broadcaster = Broadcaster(repo, config, build_i18n(), on_progress=on_progress)
     bot = build_bot(settings)
@@ -173,13 +172,13 @@ async def _run_one(
     counts = await repo.delivery_counts(piece_id)
     delivered = counts.sent
     assert delivered == stats["ok"], (delivered, stats)
-    print(f"emulator: {stats}", flush=True)
     return Result(
         limit=rate,
         delivered=delivered,
         wall=wall,
         server_rate=(stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0,
         too_many=stats["429"],
+        max_window=stats["max_window"],
         duplicates=stats["duplicates"],
         cpu=cpu,
         rows=1 + rows / max(delivered, 1),
@@ -225,16 +224,18 @@ async def bench(full: bool, slow_seconds: float, subscribers: int) -> list[Resul
 
 
 HEADER = (
-    "| limit/s | delivered | wall s | achieved/s | of limit | 429s | dups | CPU s | CPU ms/msg "
-    "| rows/msg | commits/msg | WAL pages/msg |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| limit/s | delivered | wall s | achieved/s | of limit | busiest second | 429s | dups "
+    "| bot CPU s | CPU % | CPU ms/msg | rows/msg | commits/msg | WAL pages/msg |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
 def _row(r: Result) -> str:
     return (
         f"| {r.limit:g} | {r.delivered} | {r.wall:.1f} | {r.server_rate:.1f} | "
-        f"{r.server_rate / r.limit:.1%} | {r.too_many} | {r.duplicates} | {r.cpu:.2f} | "
+        f"{r.server_rate / r.limit:.1%} | {r.max_window} | {r.too_many} | {r.duplicates} | "
+        f"{r.cpu:.2f} | "
+        f"{r.cpu / r.wall:.0%} | "
         f"{1000 * r.cpu / max(r.delivered, 1):.3f} | {r.rows:.2f} | {r.commits:.3f} | "
         f"{r.pages:.3f} |"
     )
