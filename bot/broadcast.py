@@ -42,7 +42,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiogram import Bot
@@ -60,7 +60,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import SendMessage
+from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
@@ -253,7 +253,8 @@ class NotificationSender:
             connector=aiohttp.TCPConnector(limit=connections),
             timeout=aiohttp.ClientTimeout(total=None),
         )
-        self._method = SendMessage(chat_id=0, text="notification")  # for the exceptions
+        # the method aiogram's exceptions name
+        self._method: TelegramMethod[Any] = SendMessage(chat_id=0, text="notification")
 
     @staticmethod
     def encode(text: str, markup: InlineKeyboardMarkup, *, paid: bool) -> bytes:
@@ -459,7 +460,7 @@ class Broadcaster:
                     self.repo.path,
                 )
                 warned = True
-            await self._nap(self._wake, 2.0)
+            await self._nap(self._wake, self.config.poll_interval * 4)
             if self._stopping:
                 return
         exclusive = self._lock_path is not None
