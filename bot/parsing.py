@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
+from bot.chunks import shorten
 from bot.language import split_sentences
 from bot.models import Interview, Quote, Turn
 
@@ -302,17 +303,7 @@ def _split_credits(paragraphs: list[str]) -> tuple[list[str], list[str]]:
 
 def _clean_title(title: str) -> str:
     title = normalise(title).replace("\n", " ")
-    return _shorten(title, MAX_TITLE_CHARS)
-
-
-def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:—–-") + "…"
+    return shorten(title, MAX_TITLE_CHARS)
 
 
 def _title_and_lead(lead: list[str]) -> tuple[str, list[str]]:
@@ -323,7 +314,7 @@ def _title_and_lead(lead: list[str]) -> tuple[str, list[str]]:
     if len(lead) > 1 and len(first) <= MAX_TITLE_CHARS and not first.endswith((".", ",", ";")):
         return first, lead[1:]
     sentences = split_sentences(first)
-    return _shorten(sentences[0] if sentences else first, MAX_TITLE_CHARS), lead
+    return shorten(sentences[0] if sentences else first, MAX_TITLE_CHARS), lead
 
 
 _ADDRESS = re.compile(r"^([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?: [А-ЯЁ][а-яё]+)?),\s")
