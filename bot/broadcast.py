@@ -355,6 +355,9 @@ class Broadcaster:
         broadcast never takes the connections replies to readers need)."""
         if self.running:
             return
+        self._queue, self._outcomes = asyncio.Queue(), asyncio.Queue()  # fresh after a stop
+        self._outstanding = 0
+        self._gone.clear()
         session = AiohttpSession(api=bot.session.api, limit=4)
         self._sender = Bot(bot.token, session=session, default=bot.default)
         self._notifier = NotificationSender(bot, self.config.workers)
