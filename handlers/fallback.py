@@ -7,13 +7,18 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from bot.views import free_text_hint, stale_button_text, unknown_command_text
+from handlers.search import answer_search
+from storage import Repository
 
 
 async def unknown_command(message: Message) -> None:
     await message.answer(unknown_command_text())
 
 
-async def free_text(message: Message) -> None:
+async def free_text(message: Message, repo: Repository) -> None:
+    """Plain words are a quote search; what finds nothing (or is not text) gets a hint."""
+    if message.text and await answer_search(message, repo, message.text, quiet_if_empty=True):
+        return
     await message.answer(free_text_hint())
 
 

@@ -79,6 +79,3 @@ def create_router() -> Router:
     router.inline_query.register(inline_search)
     router.message.register(search_command, Command("search"))
     return router
-
-
-router = create_router()  # for a single dispatcher; prefer create_router()
