@@ -39,24 +39,31 @@ def serve_emulator(ready: multiprocessing.Queue, commands: multiprocessing.Queue
                     return
                 kind, count, users = command
 
-                def answered() -> int:
+                def answered(users: int = users) -> int:
                     return sum(len(emu.messages(10_000 + u)) for u in range(users))
 
                 baseline = answered()
                 for i in range(count):
                     user = 10_000 + i % users
                     if kind == "message":
-                        await emu.send_message(user, ("/answer 3", "/questions", "Токаев", "/summary")[i % 4])
+                        await emu.send_message(
+                            user, ("/answer 3", "/questions", "Токаев", "/summary")[i % 4]
+                        )
                     await asyncio.sleep(0)
-                await emu.wait_until(lambda: answered() >= baseline + count, timeout=600)
+                target = baseline + count
+                await emu.wait_until(lambda target=target: answered() >= target, timeout=600)
                 ready.put(time.perf_counter())
 
     asyncio.run(main())
 
 
-async def measure(dp: Dispatcher, settings: Settings, count: int, users: int, ready, commands) -> float:  # type: ignore[no-untyped-def]
+async def measure(
+    dp: Dispatcher, settings: Settings, count: int, users: int, ready, commands
+) -> float:  # type: ignore[no-untyped-def]
     bot = build_bot(settings)
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False))
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+    )
     await asyncio.sleep(1.0)
     started = time.perf_counter()
     commands.put(("message", count, users))
@@ -99,7 +106,9 @@ async def run(count: int, users: int) -> None:
     commands.put(None)
     server.join(10)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"updates: {count} from {users} readers (/answer 3, /questions, search 'Токаев', /summary)")
+    print(
+        f"updates: {count} from {users} readers (/answer 3, /questions, search 'Токаев', /summary)"
+    )
     print(f"| bot | updates/s |\n|---|---|\n| bare aiogram echo | {echo_rate:.0f} |")
     print(f"| interview bot | {our_rate:.0f} ({our_rate / echo_rate:.0%} of echo) |")
     print(f"bot process CPU {cpu:.2f} s for {count} updates; peak RSS {rss:.0f} MB")
