@@ -19,6 +19,8 @@ from bot.i18n import N_
 logger = logging.getLogger("bot.updates")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+# what a person types or taps; a block/unblock (my_chat_member) must never be dropped
+THROTTLED_UPDATES = frozenset({"message", "edited_message", "callback_query", "inline_query"})
 SLOW_DOWN = N_("You are sending too much too fast; please wait a few seconds.")
 
 
@@ -100,7 +102,11 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or user.is_bot:
+        if (
+            user is None
+            or user.is_bot
+            or (isinstance(event, Update) and event.event_type not in THROTTLED_UPDATES)
+        ):
             return await handler(event, data)
         allowed, notify = self.allow(user.id)
         if allowed:

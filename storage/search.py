@@ -55,7 +55,7 @@ CANDIDATES_PER_STAGE = 200  # newest matches ranked in the all-words stage
 CANDIDATES_LATER = 100  # ... and in each later stage (some words)
 COMPLETIONS = 32  # terms tried for the word being typed (fewer for a 2- or 3-letter prefix)
 MAX_RESULTS = 200  # deepest result reachable by paging
-TYPO_SCAN = 3000  # terms sharing a long unknown word's first letters checked for two edits
+TYPO_SCAN = 1500  # terms sharing a long unknown word's first letters checked for two edits
 _CHUNK = 500  # host parameters per IN (...) list
 
 
@@ -220,7 +220,7 @@ async def _typo_fixes(conn: aiosqlite.Connection, form: str) -> list[str]:
     )
     params: list[object] = list(probes)
     if max_typo_distance(form) >= 2:
-        low, high = prefix_bounds(form[:3])
+        low, high = prefix_bounds(form[: 3 if len(form) < 10 else 4])
         sql += (
             " UNION SELECT term, freq FROM (SELECT term, freq FROM search_vocab"
             " WHERE term >= ? AND term < ? LIMIT ?)"
