@@ -257,3 +257,46 @@ def test_log_filter_redacts_token_in_messages_arguments_and_tracebacks(
     err = capsys.readouterr().err
     assert "AAH-secret-for-the-filter" not in err
     assert err.count("<redacted>") == 2  # the message argument and the traceback text
+
+
+async def test_throttling_never_drops_block_events() -> None:
+    from aiogram.types import Update, User
+
+    from bot.i18n import build_i18n
+    from bot.middlewares import ThrottlingMiddleware
+
+    now = [0.0]
+    throttle = ThrottlingMiddleware(build_i18n(), rate=1.0, burst=1.0, clock=lambda: now[0])
+    user = User(id=5, is_bot=False, first_name="R")
+    handled: list[str] = []
+
+    async def handler(event: object, data: dict[str, object]) -> str:
+        handled.append(event.event_type)  # type: ignore[attr-defined]
+        return "ok"
+
+    member = Update.model_validate(
+        {
+            "update_id": 1,
+            "my_chat_member": {
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "R"},
+                "date": 0,
+                "old_chat_member": {
+                    "status": "member",
+                    "user": {"id": 1, "is_bot": True, "first_name": "B"},
+                },
+                "new_chat_member": {
+                    "status": "kicked",
+                    "until_date": 0,
+                    "user": {"id": 1, "is_bot": True, "first_name": "B"},
+                },
+            },
+        }
+    )
+    assert throttle.allow(5) == (True, False)  # the one token of the burst is spent
+    assert throttle.allow(5) == (False, True)  # a typed update now would be dropped…
+    for _ in range(3):
+        assert await throttle(handler, member, {"event_from_user": user}) == "ok"  # …a block never
+    assert handled == ["my_chat_member"] * 3
+    now[0] += 1.0
+    assert throttle.allow(5) == (True, False)  # refilled after a second
