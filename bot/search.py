@@ -393,13 +393,14 @@ class Matcher:
         self.plan = plan
         self.table = plan.lookup()
         self.needles = [(key, f" {key} ") for key in self.table]
+        self.keyset = frozenset(self.table)
         self.forms = [f"| {w.form} " for w in plan.words]
 
     def relevance(self, keys: str) -> Relevance:
         plan, table = self.plan, self.table
         padded = f"| {keys} |"
         if len(self.needles) > self.SPLIT_ABOVE:
-            hits = list(table.keys() & set(padded.split(" ")))
+            hits = list(self.keyset.intersection(padded.split(" ")))
         else:
             hits = [key for key, needle in self.needles if needle in padded]
         if not hits:
@@ -437,16 +438,26 @@ class Matcher:
 
 
 def _proximity(plan: Plan, matched: list[int], positions: list[list[int]]) -> int:
+    words = plan.words
     if len(matched) < 2:
         return 0
-    query_span = plan.words[matched[-1]].position - plan.words[matched[0]].position
-    first = matched[0]
-    # phrase: every matched word at its query offset from the first one
-    for start in positions[first]:
-        base = start - plan.words[first].position
-        if all(base + plan.words[i].position in positions[i] for i in matched[1:]):
-            return 3
-    span = _min_span([positions[i] for i in matched])
+    query_span = words[matched[-1]].position - words[matched[0]].position
+    if len(matched) == 2:  # the common case, without the general window search
+        first, second = positions[matched[0]], positions[matched[1]]
+        span = 1 << 30
+        for a in first:
+            for b in second:
+                if b - a == query_span:
+                    return 3
+                span = min(span, abs(b - a))
+    else:
+        head = matched[0]
+        # phrase: every matched word at its query offset from the first one
+        for start in positions[head]:
+            base = start - words[head].position
+            if all(base + words[i].position in positions[i] for i in matched[1:]):
+                return 3
+        span = _min_span([positions[i] for i in matched])
     if span <= query_span + 3:
         return 2
     if span <= query_span + 12:

@@ -51,8 +51,8 @@ from bot.search import (
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES_PER_STAGE = 200  # newest matches ranked in the all-words stage
-CANDIDATES_LATER = 100  # ... and in each later stage (some words)
+CANDIDATES_PER_STAGE = 150  # newest matches ranked in the all-words stage
+CANDIDATES_LATER = 80  # ... and in each later stage (some words)
 COMPLETIONS = 32  # terms tried for the word being typed (fewer for a 2- or 3-letter prefix)
 MAX_RESULTS = 200  # deepest result reachable by paging
 TYPO_SCAN = 1500  # terms sharing a long unknown word's first letters checked for two edits
