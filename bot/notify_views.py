@@ -19,6 +19,7 @@ from bot.callbacks import DraftAction, PieceView, SubscriptionToggle, View, Wher
 from bot.chunks import Block, escape, render, shorten
 from bot.models import Piece
 from bot.parsing import ParseError
+from bot.quoting import summary_blocks
 from storage.subscriptions import Broadcast, SubscriberCounts
 
 if TYPE_CHECKING:
@@ -98,14 +99,22 @@ def toggled_alert(subscribed: bool) -> str:
 
 
 def notification_text(
-    title: str, speaker: str | None, when: datetime, sentences: Sequence[str]
+    title: str,
+    speaker: str | None,
+    when: datetime,
+    sentences: Sequence[str],
+    answers: Sequence[str] = (),
 ) -> str:
-    """One message: the title, the byline and the summary (shortened to stay a notification)."""
+    """One message: the title, the byline and the summary, the expert's words attributed as in
+    /summary; whole sentences, as many as fit a notification."""
     byline = " · ".join(part for part in (speaker, when.strftime("%d.%m.%Y")) if part)
     blocks = [Block("🆕 " + title, "b"), Block(byline, "i", gap=False)]
-    summary = " ".join(sentences)
-    if summary:
-        blocks.append(Block(shorten(summary, NOTIFICATION_SUMMARY_CHARS)))
+    kept: list[str] = []
+    for sentence in sentences:
+        if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
+            break
+        kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
+    blocks += summary_blocks(kept, answers, speaker)
     return render(blocks)[0]
 
 
@@ -120,6 +129,7 @@ def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
         piece.speaker,
         piece.published_at,
         _sentences(piece.summary.text, piece.lead),
+        [turn.answer_text for turn in piece.turns],
     )
     builder = InlineKeyboardBuilder()
     builder.button(
@@ -158,6 +168,7 @@ def preview(
         interview.speaker,
         datetime.now(UTC),
         _sentences(prepared.summary.text, interview.lead),
+        [turn.answer_text for turn in interview.turns],
     )
     builder = InlineKeyboardBuilder()
     publish_label = (

@@ -81,7 +81,15 @@ def decode_source(data: bytes) -> str:
     return _check_text(text)
 
 
+_HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|meta|div|p|br|span|table)\b", re.IGNORECASE)
+
+
 def _check_text(text: str) -> str:
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith("{\\rtf"):
+        raise ParseError("rtf", "the file is an RTF document: save it as plain text (.txt)")
+    if head[:15].lower().startswith(("<!doctype", "<html")) or len(_HTML_TAG.findall(text)) >= 3:
+        raise ParseError("html", "the file is a web page (HTML): save it as plain text (.txt)")
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
     if controls > max(3, len(text) // 1000):
         raise ParseError("binary", "the file is binary, not plain text")
@@ -153,7 +161,7 @@ _QUESTION_LABELS = {
 _ANSWER_LABELS = {"ответ", "о", "a", "answer"}
 _CREDIT = re.compile(
     r"^(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|источник(?:и)?\s+фото|автор(?:\s+фото)?|"
-    r"беседовал[аи]?|подготовил[аи]?|записал[аи]?|текст|материал\s+подготовил[аи]?|"
+    r"беседовал[аи]?|(?:интервью\s+|материал\s+)?(?:подготовил|записал|взял)[аи]?|текст|"
     r"photos?|photo\s+by|image|source|credits?|interview\s+by)\b",
     re.IGNORECASE,
 )
@@ -224,18 +232,50 @@ def parse_interview(
 
 
 def _dash_layout(lines: list[_Line]) -> tuple[int, list[_Item], list[str]]:
-    starts = [i for i, line in enumerate(lines) if _DASH_TURN_STRICT.match(line.text)]
-    if not starts:
+    openers = {
+        i: _Item([_DASH_TURN.sub("", line.text)])
+        for i, line in enumerate(lines)
+        if _DASH_TURN_STRICT.match(line.text)
+    }
+    if not openers:
         return len(lines), [], []
-    first, last = starts[0], starts[-1]
-    blank_separated = sum(lines[i].gap_before for i in starts[1:]) * 2 > len(starts) - 1
+    first, items, closing = _assemble(lines, openers)
+    answers = items[1::2]
+    if len(items) >= 4 and sum(a.paragraphs[-1].endswith("?") for a in answers) * 2 > len(answers):
+        raise ParseError(
+            "no_answers",
+            "the turns look like questions only: every other dash turn should be an answer",
+        )
+    return first, items, closing
+
+
+def _assemble(lines: list[_Line], openers: dict[int, _Item]) -> tuple[int, list[_Item], list[str]]:
+    """Turns from their opening lines and the lines that run on; what follows is the closing.
+
+    Between turns every line runs on the turn before. After the last turn: a label alone on its
+    line takes the next line; in a compact layout (turns line by line) the rest is the closing;
+    with blank lines between turns, the lines up to the next blank line run on and the closing
+    starts after it. (Whether a paragraph after that blank line is the expert's or the
+    newsroom's cannot be told from layout; readers see the closing right after the last answer
+    either way, set apart as the newsroom's text.)
+    """
+    indexes = sorted(openers)
+    first, last = indexes[0], indexes[-1]
+    blank_separated = sum(lines[i].gap_before for i in indexes[1:]) * 2 > len(indexes) - 1
     items: list[_Item] = []
     closing: list[str] = []
     for index in range(first, len(lines)):
         line = lines[index]
-        if index in starts:
-            items.append(_Item([_DASH_TURN.sub("", line.text)]))
-        elif index < last or (blank_separated and not line.gap_before and not closing):
+        if index in openers:
+            items.append(openers[index])
+            continue
+        if index < last:
+            items[-1].paragraphs.append(line.text)
+            continue
+        runs_on = not closing and (
+            not items[-1].paragraphs or (blank_separated and not line.gap_before)
+        )
+        if runs_on:
             items[-1].paragraphs.append(line.text)
         else:
             closing.append(line.text)
@@ -267,24 +307,14 @@ def _labelled_layout(
         return None
     if len(turn_lines) < 2:
         return None
-    starts = {i: m for i, m in turn_lines}
-    first, last = turn_lines[0][0], turn_lines[-1][0]
-    blank_separated = sum(lines[i].gap_before for i, _ in turn_lines[1:]) * 2 > len(turn_lines) - 1
-    items: list[_Item] = []
-    closing: list[str] = []
+    openers = {}
     a_label = ""
-    for index in range(first, len(lines)):
-        line = lines[index]
-        match = starts.get(index)
-        if match is not None:
-            rest = match["rest"].strip()
-            items.append(_Item([rest] if rest else [], label=match["label"]))
-            if _label_key(match["label"]) != q_key:
-                a_label = match["label"]
-        elif index < last or (blank_separated and not line.gap_before and not closing):
-            items[-1].paragraphs.append(line.text)
-        else:
-            closing.append(line.text)
+    for index, match in turn_lines:
+        rest = match["rest"].strip()
+        openers[index] = _Item([rest] if rest else [], label=match["label"])
+        if _label_key(match["label"]) != q_key:
+            a_label = match["label"]
+    first, items, closing = _assemble(lines, openers)
     for item in items:
         if not item.paragraphs:
             raise ParseError("empty_turn", f"a turn labelled {item.label!r} has no text")
@@ -327,10 +357,13 @@ def _derive_speaker(
     lead_text = " ".join(lead)
     if answer_label and _label_key(answer_label) not in _ANSWER_LABELS:
         label = answer_label.strip()
-        full = re.search(
-            rf"\b([А-ЯЁA-Z][а-яёa-z]+(?:-[А-ЯЁ][а-яё]+)?) {re.escape(label)}\b", lead_text
-        )
-        return f"{full.group(1)} {label}" if full else label
+        if " " in label:  # "Алия Сейткали:" is the full name already
+            return label
+        # "Иванов:" — the lead may give the first name: "…эксперт Сергей Иванов"
+        for named in re.finditer(rf"\b([А-ЯЁ][а-яё]+) {re.escape(label)}\b", lead_text):
+            if _is_first_name(named.group(1)):
+                return f"{named.group(1)} {label}"
+        return label
     if not turns:
         return None
     address = _ADDRESS.match(turns[0].question[0])
@@ -344,6 +377,13 @@ def _derive_speaker(
         if full and full.group(1) not in address_words:
             return f"{name} {full.group(1)}"
     return None
+
+
+def _is_first_name(word: str) -> bool:
+    """pymorphy3 tags given names with the ``Name`` grammeme ("Сергей" yes, "Эколог" no)."""
+    from bot.language import morph
+
+    return any("Name" in parse.tag for parse in morph().parse(word))
 
 
 def extract_quotes(interview: Interview) -> list[Quote]:

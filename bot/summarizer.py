@@ -198,6 +198,37 @@ def announces(sentence: Sentence) -> bool:
     )
 
 
+# Openers that continue a list or an argument begun before ("Например: …", "Вторая причина …").
+_CONTINUES = re.compile(
+    r"^(?:например|добавьте|добавим|вторая|второе|второй|третья|третье|третий|во-первых|"
+    r"во-вторых|в-третьих|кроме того|при этом|зато|тем не менее|отсюда|из этого|ещ[её]|"
+    r"впрочем|плюс)\b",
+    re.IGNORECASE,
+)
+_PERSONAL = frozenset({"он", "она", "оно", "они", "его", "ее", "её", "их", "ему", "ей", "им"})
+
+
+def leans_back(sentence: Sentence) -> bool:
+    """Does the sentence need the one before it (or the question) to be understood?
+
+    Anaphoric or list-continuing openers, a personal pronoun among the first words ("Напрямую
+    зерна он пока не касается" — who is "он"?), or an answer that starts with an infinitive, the
+    elliptic reply to a question ("Исходить из того, что…").
+    """
+    text = sentence.text.lstrip('—–-«"( ')
+    if _ANAPHORIC.match(text) or _CONTINUES.match(text):
+        return True
+    tokens = re.findall(r"[А-Яа-яЁё]+", text)
+    if any(word.lower() in _PERSONAL for word in tokens[:4]):
+        return True
+    return sentence.section == "answer" and bool(tokens) and _is_infinitive(tokens[0].lower())
+
+
+@lru_cache(maxsize=50_000)
+def _is_infinitive(word: str) -> bool:
+    return "INFN" in morph().parse(word)[0].tag
+
+
 def substance(sentence: Sentence, settings: Settings) -> float:
     """How much a sentence says on its own: thin, anaphoric or announcing ones score below 1."""
     if not settings.priors:
@@ -484,6 +515,10 @@ def gist(
     if not answer:
         return ""
     statements = [s for s in answer if not is_question(s.text)] or answer
+    if settings.priors:
+        # a gist is read under its question: a sentence that stands alone, else the answer's first
+        # one, which leans only on the question shown above it
+        statements = [s for s in statements if not leans_back(s)] or statements[:1]
 
     def value(sentence: Sentence) -> float:
         relevance = 0.6 * central[sentence.index] + 0.4 * dot(
@@ -507,6 +542,10 @@ def summarize(interview: Interview, settings: Settings = DEFAULT_SETTINGS) -> Su
     pool = [s for s in sentences if is_candidate(s)]
     if len(pool) < SUMMARY_MIN_SENTENCES:  # a tiny piece: thin statements are all there is
         pool = [s for s in sentences if is_candidate(s, min_terms=1)]
+    if settings.priors:  # summaries are read out of context: keep sentences that stand alone
+        standalone = [s for s in pool if not leans_back(s)]
+        if len(standalone) >= SUMMARY_MIN_SENTENCES:
+            pool = standalone
     relevance = {s.index: central[s.index] * substance(s, settings) for s in pool}
     if len(pool) > MAX_POOL:  # MMR compares candidates pairwise: keep the most relevant ones
         pool = sorted(sorted(pool, key=lambda s: -relevance[s.index])[:MAX_POOL], key=_order)

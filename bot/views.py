@@ -16,6 +16,7 @@ from bot.chunks import Block, escape, render, shorten
 from bot.keyboards import button, markup
 from bot.models import Piece, PieceInfo
 from bot.notify_views import subscription_status_text, with_subscription_button
+from bot.quoting import summary_blocks
 
 QUESTIONS_PER_PAGE = 8
 PIECES_PER_PAGE = 8
@@ -113,7 +114,8 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
     }.get(view, summary.text) or summary.text
     if not sentences:
         sentences = piece.lead
-    blocks = [*_header(piece), *_attributed(piece, sentences)]
+    answers = [turn.answer_text for turn in piece.turns]
+    blocks = [*_header(piece), *summary_blocks(sentences, answers, piece.speaker)]
     variants = [
         button(label, PieceView(piece=piece.id, view=target))
         for label, target, available in (
@@ -132,35 +134,6 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
         variants,
     )
     return Screen(render(blocks), keyboard)
-
-
-def _attributed(piece: Piece, sentences: tuple[str, ...]) -> list[Block]:
-    """Summary sentences as paragraphs: the newsroom's own text as is, runs of the expert's
-    words introduced by the speaker's name (so "нас" and "мы" read as the expert's)."""
-    answers = [turn.answer_text for turn in piece.turns]
-    blocks: list[Block] = []
-    run: list[str] = []
-    run_is_answer = False
-    for sentence in sentences:
-        is_answer = any(sentence in answer for answer in answers)
-        if run and is_answer != run_is_answer:
-            blocks.append(_summary_block(piece.speaker, run, run_is_answer))
-            run = []
-        run.append(sentence)
-        run_is_answer = is_answer
-    if run:
-        blocks.append(_summary_block(piece.speaker, run, run_is_answer))
-    return blocks
-
-
-def _summary_block(speaker: str | None, sentences: list[str], is_answer: bool) -> Block:
-    text = " ".join(sentences)
-    if is_answer and speaker:
-        # Russian style: the full stop goes after the closing quote mark
-        text = f"{speaker}: «{text[:-1]}»." if text.endswith(".") else f"{speaker}: «{text}»"
-    elif is_answer:
-        text = f"— {text}"
-    return Block(text)
 
 
 def page_count(total: int, per_page: int) -> int:
@@ -220,6 +193,8 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
         *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
         *_answer_blocks(piece.speaker, turn.answer),
     ]
+    if number == len(piece.turns):  # the newsroom's closing follows the last answer, set apart
+        blocks += [Block(paragraph, "i") for paragraph in piece.closing]
     nav = []
     if number > 1:
         nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=number - 1)))

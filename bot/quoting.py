@@ -1,0 +1,39 @@
+"""Summary sentences laid out for readers, with the expert's words attributed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.chunks import Block
+
+
+def summary_blocks(
+    sentences: Sequence[str], answers: Sequence[str], speaker: str | None
+) -> list[Block]:
+    """Summary sentences as paragraphs: the newsroom's own text as is, runs of the expert's
+    words introduced by the speaker's name (so "нас" and "мы" read as the expert's)."""
+    blocks: list[Block] = []
+    run: list[str] = []
+    run_is_answer = False
+    for sentence in sentences:
+        is_answer = any(sentence in answer for answer in answers)
+        if run and is_answer != run_is_answer:
+            blocks.append(_summary_block(speaker, run, run_is_answer))
+            run = []
+        run.append(sentence)
+        run_is_answer = is_answer
+    if run:
+        blocks.append(_summary_block(speaker, run, run_is_answer))
+    return blocks
+
+
+def _summary_block(speaker: str | None, sentences: list[str], is_answer: bool) -> Block:
+    text = " ".join(sentences)
+    if is_answer and speaker:  # quotes inside a quotation: „…“ inside «…»
+        text = text.replace("«", "„").replace("»", "“")
+    if is_answer and speaker:
+        # Russian style: the full stop goes after the closing quote mark
+        text = f"{speaker}: «{text[:-1]}»." if text.endswith(".") else f"{speaker}: «{text}»"
+    elif is_answer:
+        text = f"— {text}"
+    return Block(text)
