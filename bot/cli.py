@@ -8,8 +8,6 @@ import logging
 import sys
 from pathlib import Path
 
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-
 from bot.config import Settings, SettingsError
 from bot.logs import REDACTED, setup_logging
 from bot.parsing import ParseError
@@ -52,15 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.log_level if serving else "WARNING", [settings.bot_token, settings.webhook_secret]
     )
     try:
-        if command == "run":
-            settings.require_token()
-            from bot.app import run_polling
-
-            asyncio.run(run_polling(settings))
-        elif command == "webhook":
-            from bot.webhook import run_webhook
-
-            asyncio.run(run_webhook(settings))
+        if command in ("run", "webhook"):
+            return _serve(settings, command)
         elif command == "console":
             from bot.console import run_console
 
@@ -78,19 +69,35 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ParseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _serve(settings: Settings, command: str) -> int:
+    """Polling or webhook. aiogram is imported only here: it takes seconds to import, which
+    ``publish`` and the other operator commands do not need."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+    settings.require_token()
+    try:
+        if command == "run":
+            from bot.app import run_polling
+
+            asyncio.run(run_polling(settings))
+        else:
+            from bot.webhook import run_webhook
+
+            asyncio.run(run_webhook(settings))
     except TelegramUnauthorizedError:
         print("error: the Bot API refused BOT_TOKEN (revoked or mistyped?)", file=sys.stderr)
         return 2
     except TelegramNetworkError as error:
-        message = (
-            str(error).replace(settings.bot_token, REDACTED) if settings.bot_token else str(error)
-        )
+        message = str(error).replace(settings.bot_token, REDACTED)
         print(
             f"error: cannot reach the Bot API at {settings.bot_api_url}: {message}", file=sys.stderr
         )
         return 1
-    except KeyboardInterrupt:
-        return 130
     return 0
 
 
