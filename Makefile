@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n bench bench-summary bench-search bench-broadcast clean
+.PHONY: run test lint i18n bench bench-summary bench-search bench-broadcast bench-updates clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-search: $(STAMP)
 
 bench-broadcast: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_broadcast
+
+bench-updates: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_updates
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
