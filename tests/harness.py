@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +19,19 @@ from bot.config import Settings
 from bot.publishing import ensure_seed
 from storage import Repository
 from tests.emulator import BotAPIEmulator, SentMessage
+
+
+async def start_bot_process(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    """``python -m bot *args`` as a child process with ``env`` over this environment."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+    )
 
 
 @dataclass

@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
 import re
 import shutil
 import signal
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,7 +38,7 @@ from bot.models import Piece
 from bot.publishing import ensure_seed
 from storage import Repository
 from tests.emulator import BotAPIEmulator, SentMessage, parse_html, utf16_len
-from tests.harness import Harness, running_bot
+from tests.harness import Harness, running_bot, start_bot_process
 from tests.test_reading_e2e import publish_cli
 
 DATA = Path(__file__).parent / "data" / "acceptance"
@@ -268,18 +266,6 @@ def check_whole_answer(messages: list[SentMessage], question: str, paragraphs: t
 # -- 1. the live scenario: the real `python -m bot run` process ----------------------------------
 
 
-async def _start_process(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env},
-    )
-
-
 async def test_live_bot_serves_a_second_piece_in_another_layout(tmp_path: Path) -> None:
     """Publish (en-dash layout) while the bot runs, then a second piece in the speaker-label
     layout: it becomes the newest, and its 4,200-character answer arrives whole. A bad file
@@ -294,7 +280,7 @@ async def test_live_bot_serves_a_second_piece_in_another_layout(tmp_path: Path) 
             "THROTTLE_RATE": "0",
             "LOG_LEVEL": "INFO",
         }
-        process = await _start_process(env, "run")
+        process = await start_bot_process(env, "run")
         try:
             # the editor publishes while the bot starts
             code, out, err = await publish_cli(db, DATA / WATER.file)

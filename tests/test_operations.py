@@ -19,21 +19,9 @@ from bot.publishing import ensure_seed
 from bot.webhook import build_webhook_app
 from storage import Repository
 from tests.emulator import BotAPIEmulator
-from tests.harness import running_bot
+from tests.harness import running_bot, start_bot_process
 
 READER = 777
-
-
-async def start_process(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env},
-    )
 
 
 async def test_run_serves_readers_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -44,7 +32,7 @@ async def test_run_serves_readers_and_exits_cleanly_on_sigterm(tmp_path: Path) -
             "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
             "LOG_LEVEL": "DEBUG",
         }
-        process = await start_process(env, "run")
+        process = await start_bot_process(env, "run")
         try:
             await emu.wait_for_call("getUpdates", timeout=30)
             await emu.send_message(READER, "/answer 7")
@@ -69,7 +57,7 @@ async def test_token_never_reaches_logs_when_requests_fail(tmp_path: Path) -> No
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "LOG_LEVEL": "DEBUG",
     }
-    process = await start_process(env, "run")
+    process = await start_bot_process(env, "run")
     out, err = await asyncio.wait_for(process.communicate(), 60)
     logs = out.decode() + err.decode()
     assert process.returncode == 1
@@ -96,7 +84,7 @@ def test_bad_settings_are_named(env: dict[str, str], name: str) -> None:
 
 
 async def test_missing_token_is_a_clear_message_not_a_traceback(tmp_path: Path) -> None:
-    process = await start_process(
+    process = await start_bot_process(
         {"BOT_TOKEN": "", "DATABASE_PATH": str(tmp_path / "db.sqlite3")}, "run"
     )
     _out, err = await asyncio.wait_for(process.communicate(), 20)
