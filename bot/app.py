@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.broadcast import BroadcastConfig, Broadcaster
 from bot.config import Settings
-from bot.i18n import N_, build_i18n
+from bot.i18n import N_, build_i18n, reader_locale
 from bot.middlewares import ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
 from handlers import get_routers
@@ -43,9 +43,7 @@ class ReaderLocaleMiddleware(I18nMiddleware):
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: User | None = data.get("event_from_user")
-        code = (user.language_code or "") if user else ""
-        language = code.split("-")[0].split("_")[0].lower()
-        return language if language in self.i18n.available_locales else self.i18n.default_locale
+        return reader_locale(self.i18n, user.language_code if user else None)
 
 
 def build_bot(settings: Settings, token: str | None = None) -> Bot:

@@ -20,6 +20,12 @@ def locales_path() -> Path:
     return Path(str(files("bot").joinpath("locales")))
 
 
+def reader_locale(i18n: I18n, language_code: str | None) -> str:
+    """The reader's Telegram language when we speak it ("en-GB" → "en"), else the default."""
+    language = (language_code or "").split("-")[0].split("_")[0].lower()
+    return language if language in i18n.available_locales else i18n.default_locale
+
+
 def build_i18n() -> I18n:
     return I18n(path=locales_path(), default_locale=DEFAULT_LOCALE, domain=DOMAIN)
 

@@ -14,7 +14,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
-from bot.i18n import N_
+from bot.i18n import N_, reader_locale
 
 logger = logging.getLogger("bot.updates")
 
@@ -120,9 +120,7 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     async def _notice(self, update: Update, user: User, notify: bool) -> None:
         """The one polite notice; dropped button presses are still answered (no spinner)."""
-        language = (user.language_code or "").split("-")[0].lower()
-        locale = language if language in self.i18n.available_locales else self.i18n.default_locale
-        text = self.i18n.gettext(SLOW_DOWN, locale=locale)
+        text = self.i18n.gettext(SLOW_DOWN, locale=reader_locale(self.i18n, user.language_code))
         if update.callback_query is not None:
             await update.callback_query.answer(text if notify else None)
         elif not notify:

@@ -54,7 +54,7 @@ def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None =
         _("/help — how to use the bot"),
     ]
     if piece is None:
-        lines += ["", _("Nothing has been published yet.")]
+        lines += ["", no_pieces_text()]
         return _with_subscription(Screen(["\n".join(lines)]), subscribed)
     lines += ["", _("Newest: <b>{title}</b>").format(title=escape(piece.title))]
     return _with_subscription(Screen(["\n".join(lines)], piece_menu(piece)), subscribed)
@@ -216,12 +216,12 @@ def _answer_blocks(speaker: str | None, paragraphs: tuple[str, ...]) -> list[Blo
 
 def pieces_screen(infos: list[PieceInfo], total: int, page: int) -> Screen:
     if not infos:
-        return Screen([_("Nothing has been published yet.")])
+        return Screen([no_pieces_text()])
     pages = page_count(total, PIECES_PER_PAGE)
     blocks = [Block(_("Published pieces, newest first:"), "b")]
     rows = []
     for info in infos:
-        byline = " · ".join(p for p in (info.speaker, info.published_at.strftime("%d.%m.%Y")) if p)
+        byline = " · ".join(p for p in (info.speaker, _date(info)) if p)
         blocks.append(Block(info.title))
         blocks.append(Block(byline, "i", gap=False))
         rows.append([button(shorten(info.title, BUTTON_CHARS), ChoosePiece(piece=info.id))])

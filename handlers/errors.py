@@ -14,13 +14,10 @@ logger = logging.getLogger(__name__)
 async def on_error(event: ErrorEvent) -> bool:
     update = event.update
     user = None
-    chat_id = None
     if update.message is not None:
-        user, chat_id = update.message.from_user, update.message.chat.id
+        user = update.message.from_user
     elif update.callback_query is not None:
         user = update.callback_query.from_user
-        message = update.callback_query.message
-        chat_id = message.chat.id if message is not None else user.id
     elif update.inline_query is not None:
         user = update.inline_query.from_user
     logger.error(
@@ -35,7 +32,7 @@ async def on_error(event: ErrorEvent) -> bool:
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(apology, show_alert=True)
-        elif chat_id is not None and update.message is not None:
+        elif update.message is not None:
             await update.message.answer(apology)
     except Exception:  # the apology itself failed (e.g. network down): the log has the cause
         logger.warning("Could not apologise for update %s", update.update_id, exc_info=True)

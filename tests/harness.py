@@ -58,6 +58,17 @@ class Harness:
         return query_id
 
 
+def emulator_settings(emu: BotAPIEmulator, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings pointing the bot at ``emu`` with a database file in ``tmp_path``."""
+    return replace(
+        Settings(),
+        bot_token=emu.token,
+        bot_api_url=emu.base_url,
+        database_path=tmp_path / "bot.sqlite3",
+        **overrides,
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     tmp_path: Path, *, seed: bool = True, **overrides: Any
@@ -66,13 +77,7 @@ async def running_bot(
     act faster than any reader."""
     overrides.setdefault("throttle_rate", 0.0)
     async with BotAPIEmulator() as emu:
-        settings = replace(
-            Settings(),
-            bot_token=emu.token,
-            bot_api_url=emu.base_url,
-            database_path=tmp_path / "bot.sqlite3",
-            **overrides,
-        )
+        settings = emulator_settings(emu, tmp_path, **overrides)
         repo = await Repository.open(settings.database_path)
         if seed:
             await ensure_seed(repo)

@@ -26,6 +26,7 @@ from storage import Repository
 from storage.subscriptions import DeliveryState, SubscriberState
 from tests.conftest import DATA
 from tests.emulator import BotAPIEmulator, Call
+from tests.harness import emulator_settings
 
 I18N = build_i18n()
 FAST = BroadcastConfig(
@@ -99,12 +100,7 @@ class Rig:
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     async with BotAPIEmulator() as emu:
-        settings = replace(
-            Settings(),
-            bot_token=emu.token,
-            bot_api_url=emu.base_url,
-            database_path=tmp_path / "bot.sqlite3",
-        )
+        settings = emulator_settings(emu, tmp_path)
         repo = await Repository.open(settings.database_path)
         bot = build_bot(settings)
         rig = Rig(emu, repo, bot, settings)

@@ -19,7 +19,7 @@ from bot.publishing import ensure_seed
 from bot.webhook import build_webhook_app
 from storage import Repository
 from tests.emulator import BotAPIEmulator
-from tests.harness import running_bot, start_bot_process
+from tests.harness import emulator_settings, running_bot, start_bot_process
 
 READER = 777
 
@@ -154,11 +154,9 @@ async def test_unexpected_error_gets_apology_and_a_log_line(
 
 async def test_webhook_enforces_secret_and_serves_updates(tmp_path: Path) -> None:
     async with BotAPIEmulator() as emu:
-        settings = replace(
-            Settings(),
-            bot_token=emu.token,
-            bot_api_url=emu.base_url,
-            database_path=tmp_path / "bot.sqlite3",
+        settings = emulator_settings(
+            emu,
+            tmp_path,
             webhook_url="https://bot.example.org/tg/hook",
             webhook_secret="s3cr3t-value",
             throttle_rate=0.0,
