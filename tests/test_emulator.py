@@ -320,10 +320,11 @@ async def test_fault_injection(emu: BotAPIEmulator, bot: Bot) -> None:
 
 
 async def test_delay_past_the_client_timeout_has_no_effect(emu: BotAPIEmulator, bot: Bot) -> None:
+    await bot.get_me()  # open the connection first: the 0.2 s below is for the request alone
     emu.delay("sendMessage", 1.0)
     with pytest.raises(TelegramNetworkError, match="timeout"):
         await bot.send_message(USER, "lost", request_timeout=0.2)  # type: ignore[arg-type]
-    await emu.wait_until(lambda: emu.calls[-1].answered)
+    await emu.wait_until(lambda: emu.calls[-1].method == "sendMessage" and emu.calls[-1].answered)
     assert emu.calls[-1].error == "client disconnected"
     assert emu.messages(USER) == []
     await bot.send_message(USER, "the delay was used up")
