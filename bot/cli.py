@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--title", help="title (default: taken from the text)")
     publish.add_argument("--speaker", help="the interviewee (default: taken from the text)")
     sub.add_parser("pieces", help="list published pieces")
+    sub.add_parser("reindex", help="bring the quote search index up to date now (after an upgrade)")
     sub.add_parser("stats", help="subscribers and the latest broadcasts")
     export = sub.add_parser("export-subscribers", help="subscribers as CSV on standard output")
     export.add_argument("--all", action="store_true", help="include unsubscribed and blocked")
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             return _publish(settings, args.file, args.title, args.speaker)
         elif command == "pieces":
             asyncio.run(_pieces(settings))
+        elif command == "reindex":
+            asyncio.run(_reindex(settings))
         elif command == "stats":
             asyncio.run(_stats(settings))
         elif command == "export-subscribers":
@@ -150,6 +153,30 @@ async def _pieces(settings: Settings) -> None:
             print(f"{info.id}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}")
     finally:
         await repo.close()
+
+
+async def _reindex(settings: Settings) -> None:
+    import time
+
+    from storage import Repository
+
+    repo = await Repository.open(settings.database_path)
+    started = time.monotonic()
+    shown = 0
+
+    def progress(count: int) -> None:
+        nonlocal shown
+        if count - shown >= 10_000:
+            shown = count
+            print(f"{count:,} quotes indexed ({time.monotonic() - started:.0f} s)", flush=True)
+
+    try:
+        count = await repo.build_search_index(progress)
+    finally:
+        await repo.close()
+    print(
+        f"search index up to date: {count:,} quotes indexed in {time.monotonic() - started:.1f} s"
+    )
 
 
 async def _stats(settings: Settings) -> None:

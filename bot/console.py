@@ -221,6 +221,7 @@ async def run_console(
     repo = await Repository.open(settings.database_path)
     try:
         await ensure_seed(repo)
+        await repo.prepare_search()
         bot = Bot(
             "1:console-preview",
             session=session,

@@ -41,13 +41,22 @@ def lemma(word: str) -> str:
     return morph().parse(low)[0].normal_form.replace("ё", "е")
 
 
+# pymorphy3 grammemes of readings that are misspellings of another word (Dist: distorted form,
+# Erro: typo), not the word itself
+_UNRELIABLE = frozenset({"Dist", "Erro"})
+
+
 @lru_cache(maxsize=200_000)
 def lemma_candidates(word: str) -> tuple[str, ...]:
-    """Every lemma pymorphy3 considers for a word (the top one first), folded like ``lemma``."""
+    """Every lemma pymorphy3 considers for a word (the top one first), folded like ``lemma``;
+    readings marked as distorted or erroneous spellings are left out."""
     low = word.lower().replace("ё", "е")
     if not any("а" <= ch <= "я" for ch in low):
         return (low,)
+    parses = morph().parse(low)
+    # "тока" is also a distorted spelling of "только": such readings would match unrelated words
+    kept = [p for p in parses if not _UNRELIABLE & p.tag.grammemes] or parses[:1]
     seen: dict[str, None] = {}
-    for parse in morph().parse(low):
+    for parse in kept:
         seen.setdefault(parse.normal_form.replace("ё", "е"), None)
     return tuple(seen)

@@ -8,6 +8,9 @@ for it, then sub-keys of symbol tokens (``<5%`` also as ``5%`` and ``5``). Pytho
 cannot register an FTS5 tokenizer, so the folding happens here and FTS5 only splits on spaces
 and ``|`` (the ``ascii`` tokenizer with the symbol characters kept as token characters).
 
+The speaker's name is indexed with each of their quotes (a second FTS5 column), so
+``Курамаев`` finds what Kuramaev said, and ``Курамаев Токаев`` his quotes that mention Tokayev.
+
 **Query side.** The query is folded and tokenized the same way. A query word matches a quote
 word when their key sets meet: ``Токаев`` → {токаев, токай} meets ``Токаева`` → {токаева, токаев}.
 The last word, while being typed, also matches the archive's terms that start with it; a long
@@ -38,14 +41,20 @@ from rapidfuzz.distance import OSA
 from bot.language import lemma_candidates
 
 # Bump when folding, tokens or keys change: the repository then rebuilds the index.
-NORMALISER_VERSION = 1
+# 2: the speaker's name is indexed with every quote; distorted-spelling lemmas dropped.
+NORMALISER_VERSION = 2
 
 GROUP_SEP = " | "
+# Empty groups between a quote's words and its speaker's name in the text the matcher reads:
+# a word of the quote and a word of the name are never "near" (see ``_proximity``).
+SPEAKER_GAP = "| " * 32
 MAX_QUERY_CHARS = 512  # Telegram sends at most 256 characters; anything longer is cut
 MAX_QUERY_WORDS = 10
 MAX_TOKEN_CHARS = 40
 MIN_PREFIX_CHARS = 2
 MAX_TYPO_CANDIDATES = 3
+STEM_TYPO_MIN = 10  # letters; shorter words are not guessed from their stem
+STEM_ENDING = 3  # letters of the ending left out when comparing stems
 # ASCII characters a key may hold besides letters and digits; the FTS5 tokenizer keeps them.
 KEY_SYMBOLS = "&+<>~$%."
 
@@ -288,15 +297,28 @@ def typo_probe_keys(form: str) -> list[str]:
 def pick_typos(
     form: str, candidates: Iterable[tuple[str, int]], limit: int = MAX_TYPO_CANDIDATES
 ) -> list[str]:
-    """The archive's spellings nearest to ``form``: fewest edits, then most frequent."""
+    """The archive's spellings nearest to ``form``: fewest edits, then most frequent. A long
+    word with nothing within its edit distance is compared without its last letters (Russian
+    endings are often misspelt as heard: "-ава" for "-ого"); the lemmas of a fix then bring in
+    every form of the word."""
     distance = max_typo_distance(form)
+    pool = set(candidates)
     scored = []
-    for term, freq in set(candidates):
+    for term, freq in pool:
         if term == form:
             continue
         d = OSA.distance(form, term, score_cutoff=distance)
         if d <= distance:
             scored.append((d, -freq, term))
+    if not scored and len(form) >= STEM_TYPO_MIN:
+        # a long word misspelt also in its ending ("дипламатическава"): compare the stems
+        stem = form[:-STEM_ENDING]
+        cutoff = max_typo_distance(stem)
+        for term, freq in pool:
+            if len(term) >= len(stem):
+                d = OSA.distance(stem, term[: len(stem)], score_cutoff=cutoff)
+                if d <= cutoff:
+                    scored.append((distance + d, -freq, term))
     scored.sort()
     if not scored:
         return []
@@ -331,6 +353,33 @@ def coverage_stages(alternatives: Sequence[Sequence[str]], max_clauses: int = 10
             break
         stages.append(" OR ".join("(" + " AND ".join(c) + ")" for c in combos))
     return stages
+
+
+# Candidates asked of FTS5 per stage (the newest matches; ranking happens on them in Python).
+PHRASE_CANDIDATES = 150  # all words of a multi-word query: phrase and proximity need a choice
+LATER_CANDIDATES = 80  # each later stage (all but one word, ...)
+TIE_SLACK = 20  # beyond the page, so the oldest piece on it is ranked with all its matches
+
+
+def candidate_stages(plan: Plan, wanted: int) -> list[tuple[str, int]]:
+    """FTS5 expressions with how many of their newest matches to rank, in order; a stage runs
+    only while the ones before it found fewer than ``wanted`` quotes.
+
+    One word (the common case, a word being typed): its forms and lemmas first, then the
+    completions of the typed prefix or typo fixes. Ranking puts direct matches before those
+    and the newer piece first, so the newest ``wanted`` of each suffice. Several words: all,
+    then all but one, ... (``coverage_stages``), each with a wider choice for proximity."""
+    required = plan.required
+    if len(required) == 1:
+        i = required[0]
+        direct = sorted(plan.strong[i])
+        other = sorted(plan.weak[i] - plan.strong[i])
+        return [(any_of(keys), wanted + TIE_SLACK) for keys in (direct, other) if keys]
+    expressions = coverage_stages([plan.alternatives(i) for i in required])
+    return [
+        (expr, max(PHRASE_CANDIDATES if n == 0 else LATER_CANDIDATES, wanted + TIE_SLACK))
+        for n, expr in enumerate(expressions)
+    ]
 
 
 # -- ranking ---------------------------------------------------------------------------------
@@ -396,9 +445,10 @@ class Matcher:
         self.keyset = frozenset(self.table)
         self.forms = [f"| {w.form} " for w in plan.words]
 
-    def relevance(self, keys: str) -> Relevance:
+    def relevance(self, keys: str, speaker: str = "") -> Relevance:
+        """How well a quote (its key text, and its speaker's name as a key text) matches."""
         plan, table = self.plan, self.table
-        padded = f"| {keys} |"
+        padded = f"| {keys} {SPEAKER_GAP}{speaker} |" if speaker else f"| {keys} |"
         if len(self.needles) > self.SPLIT_ABOVE:
             hits = list(self.keyset.intersection(padded.split(" ")))
         else:

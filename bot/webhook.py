@@ -17,9 +17,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.app import build_bot, build_dispatcher
+from bot.app import build_bot, build_dispatcher, prepare_to_serve
 from bot.config import Settings, SettingsError
-from bot.publishing import ensure_seed
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ async def run_webhook(settings: Settings) -> None:
     webhook_path(settings)
     repo = await Repository.open(settings.database_path)
     try:
-        await ensure_seed(repo)
+        await prepare_to_serve(repo)
         bot = build_bot(settings, token)
         dp = build_dispatcher(repo, settings)
         runner = web.AppRunner(build_webhook_app(dp, bot, repo, settings), access_log=None)

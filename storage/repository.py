@@ -8,12 +8,13 @@ call. Pieces are immutable once published, so parsed ``Piece`` objects are cache
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,8 @@ class Repository:
         self.path = path
         self._write_lock = asyncio.Lock()
         self._pieces: OrderedDict[int, Piece] = OrderedDict()
+        self._search_ready = False
+        self._reindex: asyncio.Task[int] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Repository:
@@ -77,6 +80,10 @@ class Repository:
         return cls(conn, path)
 
     async def close(self) -> None:
+        if self._reindex is not None and not self._reindex.done():
+            self._reindex.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reindex
         await self._conn.close()
 
     @asynccontextmanager
@@ -258,13 +265,75 @@ class Repository:
 
     async def search_quotes(self, query: str, *, limit: int, offset: int = 0) -> list[QuoteHit]:
         """Quotes matching any text, best first (never raises on odd input)."""
-        await search.ensure_index(self._conn, self.transaction)
+        await self.prepare_search()
         return await search.search(self._conn, query, limit=limit, offset=offset)
 
     async def top_quotes(self, piece_id: int, limit: int, *, offset: int = 0) -> list[QuoteHit]:
         """The most quotable sentences of a piece, for an empty search."""
-        await search.ensure_index(self._conn, self.transaction)
+        await self.prepare_search()
         return await search.top_quotes(self._conn, piece_id, limit=limit, offset=offset)
+
+    async def prepare_search(self) -> int:
+        """Make the search index current; returns how many quotes are still waiting.
+
+        An index built by another normaliser (or before migration 0002) is dropped and rebuilt,
+        newest quotes first: up to ``REINDEX_NOW`` quotes right away, a bigger archive in a
+        background task while searches answer from what is indexed so far."""
+        if self._search_ready or (self._reindex is not None and not self._reindex.done()):
+            return 0
+        await self._reset_stale_index()
+        pending = await search.pending_quotes(self._conn)
+        if pending > search.REINDEX_NOW:
+            logger.info("Search index: %d quotes to index, in the background", pending)
+            self._reindex = asyncio.create_task(self._index_in_background(), name="search-index")
+            return pending
+        await self.index_pending_quotes()
+        return 0
+
+    async def build_search_index(self, progress: Callable[[int], None] | None = None) -> int:
+        """Bring the search index up to date now, in the foreground (``python -m bot reindex``);
+        returns how many quotes were indexed."""
+        await self._reset_stale_index()
+        return await self.index_pending_quotes(progress)
+
+    async def _reset_stale_index(self) -> None:
+        if not (await search.index_state(self._conn)).current:
+            async with self.transaction() as conn:
+                if not (await search.index_state(conn)).current:
+                    await search.reset_index(conn)
+
+    async def index_pending_quotes(self, progress: Callable[[int], None] | None = None) -> int:
+        """Index every waiting quote, newest first, in short transactions of about
+        ``REINDEX_BATCH`` quotes (publishing and subscribing are never held up for long);
+        ``progress`` gets the running count. Returns how many were indexed."""
+        total = 0
+        while rows := await search.next_batch(self._conn):
+            docs: list[search.Doc] = []
+            by_piece: dict[int, list[aiosqlite.Row]] = {}
+            for row in rows:
+                by_piece.setdefault(int(row[1]), []).append(row)
+            for piece_rows in by_piece.values():  # CPU-bound: let other tasks run in between
+                docs += search.prepare_docs(piece_rows)
+                await asyncio.sleep(0)
+            async with self.transaction() as conn:
+                done = await search.store_batch(conn, rows, docs)
+            if not done:
+                break
+            total += done
+            if progress is not None:
+                progress(total)
+        self._search_ready = (await search.index_state(self._conn)).pending_below == 0
+        return total
+
+    async def _index_in_background(self) -> int:
+        started = time.monotonic()
+        try:
+            count = await self.index_pending_quotes()
+        except Exception:
+            logger.exception("Search index: background indexing failed")
+            return 0
+        logger.info("Search index: %d quotes indexed in %.0f s", count, time.monotonic() - started)
+        return count
 
     # -- subscriptions and the notification outbox (storage/subscriptions.py) ---------------
 

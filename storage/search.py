@@ -1,16 +1,19 @@
 """Quote search, the SQL side: indexing quotes at publish time and answering queries in stages.
 
 The text side (folding, keys, match expressions, ranking) is ``bot/search.py``; the schema is
-``migrations/0002_search.sql``.
+``migrations/0002_search.sql`` and ``0004_search_speakers.sql``. The index is kept at publish
+time; after an upgrade that changes it, it is rebuilt in short batches, newest quotes first
+(``reset_index``, ``next_batch``, ``store_batch``; ``Repository.prepare_search`` drives them).
 
 Query path, for a query of words w1..wn (stop words optional):
 
 1. one vocabulary look-up resolves each word to the archive's keys: its form and lemmas that
    occur, the most frequent completions of the word being typed, and — for a long word the
    archive does not know — its nearest known spellings (``search_fuzzy``);
-2. stage by stage — all words, all but one, ..., any word — FTS5 returns the newest
-   ``CANDIDATES_PER_STAGE`` matches (``ORDER BY rowid DESC LIMIT``: FTS5 walks its doclists
-   newest first and stops, so a common word costs no more than a rare one);
+2. stage by stage (``candidate_stages``: for one word its direct matches, then completions
+   or typo fixes; for several, all words, all but one, ..., any word) FTS5 returns the newest
+   matches (``ORDER BY rowid DESC LIMIT``: FTS5 walks its doclists newest first and stops, so
+   a common word costs no more than a rare one);
 3. the candidates are ranked in Python from their key texts (phrase, proximity, how directly
    each word matched, recency, quotability); later stages run only when earlier ones did not
    fill the requested page. Ranking every match of a common word with bm25 would cost ~100 ms
@@ -22,10 +25,9 @@ from __future__ import annotations
 import logging
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -35,7 +37,7 @@ from bot.search import (
     Matcher,
     Plan,
     QueryWord,
-    coverage_stages,
+    candidate_stages,
     fuzzy_keys,
     key_groups,
     key_text,
@@ -51,8 +53,6 @@ from bot.search import (
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES_PER_STAGE = 150  # newest matches ranked in the all-words stage
-CANDIDATES_LATER = 80  # ... and in each later stage (some words)
 COMPLETIONS = 32  # terms tried for the word being typed (fewer for a 2- or 3-letter prefix)
 MAX_RESULTS = 200  # deepest result reachable by paging
 TYPO_SCAN = 1500  # terms sharing a long unknown word's first letters checked for two edits
@@ -64,44 +64,66 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]
         yield items[start : start + size]
 
 
+async def _fetchall(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[object] = ()
+) -> list[aiosqlite.Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
 # -- indexing --------------------------------------------------------------------------------
+
+REINDEX_BATCH = 500  # quotes per transaction when the index is (re)built
+REINDEX_NOW = 5_000  # pending quotes indexed before the first search answers; more: background
+
+_QUOTE_ROWS = (
+    "SELECT q.id, q.piece_id, q.text, coalesce(p.speaker, '') FROM quotes q"
+    " JOIN pieces p ON p.id = q.piece_id"
+)
+
+Doc = tuple[int, int, str, str, float]  # quote id, piece id, key text, speaker key text, quality
 
 
 async def index_piece(conn: aiosqlite.Connection, piece_id: int) -> int:
     """Index the quotes of one piece; call inside the transaction that inserted them."""
-    async with conn.execute(
-        "SELECT id, piece_id, text FROM quotes WHERE piece_id = ? ORDER BY id", (piece_id,)
-    ) as cursor:
-        rows = [(int(r[0]), int(r[1]), str(r[2])) for r in await cursor.fetchall()]
-    return await index_quotes(conn, rows)
+    rows = await _fetchall(conn, f"{_QUOTE_ROWS} WHERE q.piece_id = ? ORDER BY q.id", (piece_id,))
+    return await write_docs(conn, prepare_docs(rows))
 
 
-async def index_quotes(conn: aiosqlite.Connection, rows: Sequence[tuple[int, int, str]]) -> int:
-    """Index quotes given as ``(quote_id, piece_id, text)``, whole pieces at a time (the
-    quotability of a sentence depends on its piece). Inside a write transaction."""
-    by_piece: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for quote_id, piece_id, text in rows:
-        by_piece[piece_id].append((quote_id, text))
-    docs: list[tuple[int, int, str, float]] = []
-    freq: Counter[str] = Counter()
+def prepare_docs(rows: Iterable[Sequence[Any]]) -> list[Doc]:
+    """Index rows for quotes given as ``(quote_id, piece_id, text, speaker)``, whole pieces at a
+    time (how quotable a sentence is depends on its piece)."""
+    by_piece: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for quote_id, piece_id, text, speaker in rows:
+        by_piece[int(piece_id)].append((int(quote_id), str(text), str(speaker or "")))
+    docs: list[Doc] = []
     for piece_id, quotes in by_piece.items():
-        keys = [key_text(text) for _id, text in quotes]
-        scores = quotability(keys, [text for _id, text in quotes])
-        for (quote_id, _text), key, score in zip(quotes, keys, scores, strict=True):
-            docs.append((quote_id, piece_id, key, score))
-            groups = key_groups(key)
-            freq.update({k for group in groups for k in group})
+        keys = [key_text(text) for _id, text, _speaker in quotes]
+        scores = quotability(keys, [text for _id, text, _speaker in quotes])
+        speaker = key_text(quotes[0][2])
+        for (quote_id, _text, _speaker), key, score in zip(quotes, keys, scores, strict=True):
+            docs.append((quote_id, piece_id, key, speaker, score))
+    return docs
+
+
+async def write_docs(conn: aiosqlite.Connection, docs: Sequence[Doc]) -> int:
+    """Store prepared index rows with their vocabulary and typo keys (in a write transaction)."""
+    freq: Counter[str] = Counter()
+    for _quote_id, _piece_id, keys, speaker, _quality in docs:
+        freq.update({k for group in (*key_groups(keys), *key_groups(speaker)) for k in group})
     await conn.executemany(
-        "INSERT INTO search_docs (quote_id, piece_id, keys, quality) VALUES (?, ?, ?, ?)", docs
+        "INSERT INTO search_docs (quote_id, piece_id, keys, speaker, quality)"
+        " VALUES (?, ?, ?, ?, ?)",
+        docs,
     )
     terms = sorted(freq)
     known: set[str] = set()
     for chunk in _chunks(terms):
         marks = ",".join("?" * len(chunk))
-        async with conn.execute(
-            f"SELECT term FROM search_vocab WHERE term IN ({marks})", tuple(chunk)
-        ) as cursor:
-            known.update(str(r[0]) for r in await cursor.fetchall())
+        rows = await _fetchall(
+            conn, f"SELECT term FROM search_vocab WHERE term IN ({marks})", chunk
+        )
+        known.update(str(r[0]) for r in rows)
     await conn.executemany(
         "INSERT INTO search_vocab (term, freq) VALUES (?, ?)"
         " ON CONFLICT (term) DO UPDATE SET freq = freq + excluded.freq",
@@ -115,43 +137,84 @@ async def index_quotes(conn: aiosqlite.Connection, rows: Sequence[tuple[int, int
     return len(docs)
 
 
-_checked: weakref.WeakKeyDictionary[aiosqlite.Connection, bool] = weakref.WeakKeyDictionary()
+class IndexState(NamedTuple):
+    version: int  # the normaliser that built (or is building) the index
+    pending_below: int  # quotes with smaller ids still wait to be indexed; 0 = none
+
+    @property
+    def current(self) -> bool:
+        return self.version == NORMALISER_VERSION
 
 
-async def ensure_index(
-    conn: aiosqlite.Connection,
-    transaction: Callable[[], AbstractAsyncContextManager[aiosqlite.Connection]],
-) -> None:
-    """Once per connection: (re)build the index when it was built by another normaliser
-    (``NORMALISER_VERSION``) or not at all (quotes stored before migration 0002: version 0).
-
-    A rebuild indexes every quote in one write transaction (minutes for a million quotes)."""
-    if _checked.get(conn):
-        return
-    async with conn.execute("SELECT version FROM search_state WHERE id = 1") as cursor:
-        row = await cursor.fetchone()
-    if row is None or row[0] != NORMALISER_VERSION:
-        async with transaction() as tx:
-            await rebuild(tx)
-    _checked[conn] = True
+async def index_state(conn: aiosqlite.Connection) -> IndexState:
+    rows = await _fetchall(conn, "SELECT version, pending_below FROM search_state WHERE id = 1")
+    return IndexState(int(rows[0][0]), int(rows[0][1])) if rows else IndexState(0, 0)
 
 
-async def rebuild(conn: aiosqlite.Connection) -> int:
-    """Index every quote anew (inside a write transaction); returns how many."""
-    logger.info("Building the quote search index")
+async def reset_index(conn: aiosqlite.Connection) -> int:
+    """Drop the index and mark every quote as pending for this normaliser (in a write
+    transaction); returns how many quotes wait. ``index_batch`` then indexes them."""
+    logger.info("Search index: rebuilding for normaliser %d", NORMALISER_VERSION)
     await conn.execute("DELETE FROM search_docs")
     await conn.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     await conn.execute("DELETE FROM search_vocab")
     await conn.execute("DELETE FROM search_fuzzy")
-    async with conn.execute("SELECT id, piece_id, text FROM quotes ORDER BY id") as cursor:
-        rows = [(int(r[0]), int(r[1]), str(r[2])) for r in await cursor.fetchall()]
-    count = await index_quotes(conn, rows)
+    rows = await _fetchall(conn, "SELECT coalesce(max(id), 0), count(*) FROM quotes")
+    top, count = int(rows[0][0]), int(rows[0][1])
     await conn.execute(
-        "INSERT INTO search_state (id, version) VALUES (1, ?)"
-        " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-        (NORMALISER_VERSION,),
+        "INSERT INTO search_state (id, version, pending_below) VALUES (1, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE"
+        " SET version = excluded.version, pending_below = excluded.pending_below",
+        (NORMALISER_VERSION, top + 1 if count else 0),
     )
-    logger.info("Indexed %d quotes for search", count)
+    return count
+
+
+async def pending_quotes(conn: aiosqlite.Connection) -> int:
+    """How many quotes still wait to be indexed."""
+    state = await index_state(conn)
+    if not state.pending_below:
+        return 0
+    rows = await _fetchall(conn, "SELECT count(*) FROM quotes WHERE id < ?", (state.pending_below,))
+    return int(rows[0][0])
+
+
+async def next_batch(conn: aiosqlite.Connection, size: int | None = None) -> list[Any]:
+    """The newest pending quotes, about ``size`` (``REINDEX_BATCH``) of them, in whole pieces
+    (readers search new pieces most, so a rebuild serves them first)."""
+    size = size or REINDEX_BATCH
+    state = await index_state(conn)
+    if not state.pending_below:
+        return []
+    rows = await _fetchall(
+        conn,
+        f"{_QUOTE_ROWS} WHERE q.id < ? ORDER BY q.id DESC LIMIT ?",
+        (state.pending_below, size),
+    )
+    if len(rows) == size:  # the oldest piece of the batch may go on below it
+        last = rows[-1]
+        rows += await _fetchall(
+            conn,
+            f"{_QUOTE_ROWS} WHERE q.piece_id = ? AND q.id < ? ORDER BY q.id DESC",
+            (last[1], last[0]),
+        )
+    return rows
+
+
+async def store_batch(conn: aiosqlite.Connection, rows: Sequence[Any], docs: Sequence[Doc]) -> int:
+    """Write a batch prepared from ``next_batch`` rows and move the pending mark below it (in a
+    write transaction). Returns how many quotes were indexed; 0 if the batch is stale."""
+    state = await index_state(conn)
+    if not rows or not state.current or not state.pending_below:
+        return 0
+    if max(int(r[0]) for r in rows) >= state.pending_below:
+        return 0  # another writer indexed these meanwhile
+    lowest = min(int(r[0]) for r in rows)
+    count = await write_docs(conn, docs)
+    more = await _fetchall(conn, "SELECT 1 FROM quotes WHERE id < ? LIMIT 1", (lowest,))
+    await conn.execute(
+        "UPDATE search_state SET pending_below = ? WHERE id = 1", (lowest if more else 0,)
+    )
     return count
 
 
@@ -162,13 +225,6 @@ def completions(prefix: str) -> int:
     """How many archive terms a typed prefix stands for: a short prefix says little, and each
     completion is one more doclist for FTS5 to merge."""
     return {2: 8, 3: 16}.get(len(prefix), COMPLETIONS)
-
-
-async def _fetchall(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[object] = ()
-) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
 
 
 async def resolve(conn: aiosqlite.Connection, words: Sequence[QueryWord]) -> Plan:
@@ -231,7 +287,7 @@ async def _typo_fixes(conn: aiosqlite.Connection, form: str) -> list[str]:
 
 
 _STAGE_SQL = (
-    "SELECT d.quote_id, d.piece_id, d.keys, d.quality"
+    "SELECT d.quote_id, d.piece_id, d.keys, d.quality, d.speaker"
     " FROM (SELECT rowid AS id FROM search_fts WHERE search_fts MATCH ?"
     " ORDER BY rowid DESC LIMIT ?) m"
     " JOIN search_docs d ON d.quote_id = m.id"
@@ -268,7 +324,9 @@ async def _rank(conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any]) -> 
     published = await _publication_times(conn, {r[1] for r in rows})
     ages = {ts: age for age, ts in enumerate(sorted({published[r[1]] for r in rows}, reverse=True))}
     relevance = Matcher(plan).relevance
-    keyed = [(rank_key(relevance(r[2]), ages[published[r[1]]], r[3], r[0]), r[0]) for r in rows]
+    keyed = [
+        (rank_key(relevance(r[2], r[4]), ages[published[r[1]]], r[3], r[0]), r[0]) for r in rows
+    ]
     keyed.sort()
     return [quote_id for _key, quote_id in keyed]
 
@@ -308,9 +366,7 @@ async def search(
     plan = await resolve(conn, words)
     ranked: list[int] = []
     seen: set[int] = set()
-    stages = coverage_stages([plan.alternatives(i) for i in plan.required])
-    for number, expression in enumerate(stages):
-        cap = CANDIDATES_PER_STAGE if number == 0 else CANDIDATES_LATER
+    for expression, cap in candidate_stages(plan, end):
         rows = [r for r in await _fetchall(conn, _STAGE_SQL, (expression, cap)) if r[0] not in seen]
         seen.update(r[0] for r in rows)
         ranked += await _rank(conn, plan, rows)
@@ -344,14 +400,17 @@ async def stats(conn: aiosqlite.Connection) -> dict[str, int]:
 
 
 __all__ = [
-    "CANDIDATES_PER_STAGE",
     "MAX_RESULTS",
-    "ensure_index",
+    "IndexState",
     "index_piece",
-    "index_quotes",
-    "rebuild",
+    "index_state",
+    "next_batch",
+    "pending_quotes",
+    "prepare_docs",
+    "reset_index",
     "resolve",
     "search",
     "stats",
+    "store_batch",
     "top_quotes",
 ]

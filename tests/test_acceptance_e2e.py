@@ -602,11 +602,6 @@ async def test_inline_quote_is_attributed_and_opens_its_answer(
         assert listing.button_texts()[0].startswith("1 · ")
 
 
-@bug(
-    "typing the interviewee's name finds nothing (@bot Сейткали, @bot Жумабаева): only answer "
-    "text is indexed, not the speaker, although BotFather's placeholder in the README is "
-    "'цитата или имя…' and quotes are attributed to the name (storage/search.py index_piece)"
-)
 async def test_inline_search_by_the_speakers_name(archive: Archive, tmp_path: Path) -> None:
     async with bot_with_archive(archive, tmp_path) as h:
         for query, speaker in (("Жумабаев", "Ерлан Жумабаев"), ("Абенова", "Данияр Абенов")):

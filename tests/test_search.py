@@ -168,6 +168,10 @@ def test_typo_candidates_prefer_fewest_edits_then_frequency() -> None:
     assert "такаев" in typo_probe_keys("такаев")
     assert pick_typos("такаев", [("токаев", 3), ("токаева", 9), ("такт", 99)]) == ["токаев"]
     assert typo_probe_keys("тока") == []  # short words are never "corrected"
+    # a long word misspelt in its ending too: the stem decides, any iterable of candidates
+    stems = iter([("дипломатического", 5), ("дипломат", 9), ("диплодок", 1)])
+    assert pick_typos("дипламатическава", stems) == ["дипломатического"]
+    assert pick_typos("дипламатическава", [("дипломатического", 5)], limit=0) == []
 
 
 # -- engine ----------------------------------------------------------------------------------
@@ -203,6 +207,8 @@ async def test_typos_on_longer_words_only(archive: Repository) -> None:
     assert "ExxonMobil" in await first(archive, "ExxonMobill")
     assert "Вашингтона" in await first(archive, "Вашингтно")
     assert await texts(archive, "Ткай ") == []  # four letters: too short to guess "токай"
+    # misspelt stem and ending, as heard: two edits in the stem, three in the ending
+    assert "исследовательские" in await first(archive, "исследаватильскаво ")
     # a known word is taken as typed, not "corrected" into something more frequent
     assert all("овец" in t or "овцы" in t for t in await texts(archive, "овец"))
 
@@ -214,6 +220,31 @@ async def test_symbols_that_matter(archive: Repository) -> None:
     assert "CO2" in await first(archive, "CO2")
     assert "CO2" in await first(archive, "СО2")  # Cyrillic letters
     assert "80 миллионов" in await first(archive, "80 миллионов")
+
+
+async def test_search_by_who_said_it(archive: Repository) -> None:
+    # the seed's expert, in any case form, alone or with a word he used
+    for query in ("Курамаев", "Курамаева", "курамаеву ", "Байкадам Курамаев", "Курама"):
+        hits = await archive.search_quotes(query, limit=5)
+        assert hits and all(h.speaker == "Байкадам Курамаев" for h in hits), query
+    hits = await archive.search_quotes("Курамаев Токаев", limit=3)
+    assert hits[0].speaker == "Байкадам Курамаев" and "Токаев" in hits[0].text
+    # the farmer's name finds the farm piece, whose text never names him
+    hits = await archive.search_quotes("Овечкина", limit=3)
+    assert hits and all(h.piece_title == FARM.title for h in hits)
+    # a word of the name next to a word of the quote is no phrase
+    assert "Токаев" in (await archive.search_quotes("Токаев", limit=1))[0].text
+
+
+async def test_distorted_spellings_are_not_lemmas(tmp_path: Path) -> None:
+    """pymorphy3 reads "тока" also as a distorted "только": that reading must not match."""
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    try:
+        await publish(repo, one_answer("Ток", "Сила тока выросла вдвое."), hours=1)
+        await publish(repo, one_answer("Только", "Мы только начали работу."), hours=2)
+        assert await texts(repo, "тока ") == ["Сила тока выросла вдвое."]
+    finally:
+        await repo.close()
 
 
 async def test_all_words_before_some_words(tmp_path: Path) -> None:
@@ -291,6 +322,54 @@ async def test_index_is_built_on_first_search_when_missing_or_stale(
         assert "овец" in await first(repo, "овец")
         counts = await search_sql.stats(repo._conn)
         assert counts["search_docs"] == 26 + len(extract_quotes(FARM))
+    finally:
+        await repo.close()
+
+
+async def test_a_big_rebuild_runs_in_the_background_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale index over more than REINDEX_NOW quotes: searches answer at once from what is
+    indexed (newest pieces first), short batches, a restart resumes where it stopped."""
+    db = tmp_path / "db.sqlite3"
+    repo = await Repository.open(db)
+    for hour in range(12):
+        await publish(repo, FARM, hours=hour, tag=f"farm-{hour}")
+    async with repo.transaction() as conn:
+        await conn.execute("UPDATE search_state SET version = 1")
+    await repo.close()
+    total = 12 * len(extract_quotes(FARM))
+    monkeypatch.setattr(search_sql, "REINDEX_NOW", 10)
+    monkeypatch.setattr(search_sql, "REINDEX_BATCH", 8)
+
+    # a restart in the middle: two batches done, then the process stops
+    repo = await Repository.open(db)
+    try:
+        await repo._reset_stale_index()
+        for _ in range(2):
+            rows = await search_sql.next_batch(repo._conn)
+            async with repo.transaction() as conn:
+                assert await search_sql.store_batch(conn, rows, search_sql.prepare_docs(rows))
+        newest = await repo.latest_piece_id()
+        assert newest is not None
+        hits = await search_sql.search(repo._conn, "овец", limit=50)  # what is indexed so far
+        assert {h.piece_id for h in hits} == {newest, newest - 1}
+        assert await repo.prepare_search() > 0  # the rest goes to the background
+    finally:  # ... and is cancelled here
+        await repo.close()
+
+    repo = await Repository.open(db)
+    try:
+        assert 0 < await search_sql.pending_quotes(repo._conn) < total
+        assert await repo.prepare_search() > 0  # resumes in the background
+        assert repo._reindex is not None
+        await publish(repo, FARM, hours=99, tag="farm-new")  # writes go on meanwhile
+        await repo._reindex
+        assert await search_sql.pending_quotes(repo._conn) == 0
+        counts = await search_sql.stats(repo._conn)
+        assert counts["search_docs"] == total + len(extract_quotes(FARM))
+        hits = await repo.search_quotes("овец", limit=50)
+        assert len({h.piece_id for h in hits}) == 13
     finally:
         await repo.close()
 

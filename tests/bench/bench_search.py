@@ -78,6 +78,7 @@ LEXICON_PREFIXES = [
     "тр",
 ]
 SUBSTITUTE = 0.6
+SPEAKERS = 2_000
 ZIPF_S = 1.05
 
 
@@ -161,8 +162,12 @@ class Lexicon:
         skip = {"Arch", "Infr", "Slng", "Dist", "Erro", "Abbr", "Init"}
         lexemes: dict[tuple[str, int], dict[tuple[Any, ...], str]] = {}
         pos_of: dict[tuple[str, int], str] = {}
+        names: dict[str, set[str]] = {"Name": set(), "Surn": set()}
         for prefix in LEXICON_PREFIXES:
             for word, tag, normal, para, _idx in morph().dictionary.iter_known_words(prefix):
+                if {"masc", "sing", "nomn"} <= tag.grammemes and word == normal:
+                    for kind in names.keys() & tag.grammemes:
+                        names[kind].add(word.capitalize())
                 key = _slot_key(tag)
                 if key is None or skip & tag.grammemes or "-" in word:
                     continue
@@ -179,6 +184,17 @@ class Lexicon:
                 itertools.accumulate(1 / (r + 1) ** ZIPF_S for r in range(len(items)))
             )
         self.count = sum(len(v) for v in self.by_pos.values())
+        first, last = sorted(names["Name"]), sorted(names["Surn"])
+        # the newsroom's interviewees: a pool of people, some interviewed far more often
+        self.speakers = sorted({f"{rng.choice(first)} {rng.choice(last)}" for _ in range(SPEAKERS)})
+        rng.shuffle(self.speakers)
+        self.speaker_cum = list(
+            itertools.accumulate(1 / (r + 1) ** ZIPF_S for r in range(len(self.speakers)))
+        )
+
+    def speaker(self, rng: random.Random) -> str:
+        rank = bisect.bisect_left(self.speaker_cum, rng.random() * self.speaker_cum[-1])
+        return self.speakers[min(rank, len(self.speakers) - 1)]
 
     def draw(self, rng: random.Random, key: tuple[Any, ...]) -> str | None:
         items, cum = self.by_pos[key[0]], self.cum[key[0]]
@@ -279,7 +295,7 @@ async def build(db: Path, quotes: int, seed: int = 7) -> dict[str, Any]:
                 paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
                 turns.append(Turn(n, (maker.make(rng),), tuple(paragraphs)))
             title = " ".join(maker.make(rng).split()[:9]).rstrip(",.:;—")
-            speaker = " ".join(w.capitalize() for w in maker.make(rng).split()[:2])
+            speaker = lexicon.speaker(rng)
             interview = Interview(title, (maker.make(rng),), tuple(turns), speaker=speaker)
             piece_quotes = extract_quotes(interview)
             gen_s += time.perf_counter() - g0
@@ -403,6 +419,7 @@ async def serve(db: Path, queries_file: Path) -> None:
     t1 = time.perf_counter()
     from bot import language, search_views
     from bot import search as search_text
+    from bot.app import prepare_to_serve
     from bot.i18n import build_i18n
     from bot.search import quote_term, tokens
     from bot.search_views import inline_results
@@ -410,7 +427,8 @@ async def serve(db: Path, queries_file: Path) -> None:
 
     I18n.set_current(build_i18n())
     repo = await Repository.open(db)
-    await repo.search_quotes("старт", limit=PAGE)  # first query: loads pymorphy3, checks index
+    await prepare_to_serve(repo)  # as the bot does before its first update
+    await repo.search_quotes("старт", limit=PAGE)  # first query
     search_startup_s = time.perf_counter() - t1
     startup_total_s = process_age_s()
     memory["search ready"] = rss_now_mb()
@@ -422,12 +440,17 @@ async def serve(db: Path, queries_file: Path) -> None:
         inline_results(hits, "bench_bot")
         return len(hits)
 
-    async def raw(query: str, ranked: bool) -> int | None:
+    async def raw(query: str, ranked: bool, quotes: bool = False) -> int | None:
         forms = [t.form for t in tokens(query)][:10]
         if not forms:
             return None
         sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
         sql += " ORDER BY rank LIMIT ?" if ranked else " LIMIT ?"
+        if quotes:  # what a reader needs back: the quotes, attributed
+            sql = (
+                "SELECT q.text, p.title, p.speaker FROM quotes q JOIN pieces p"
+                f" ON p.id = q.piece_id WHERE q.id IN ({sql})"
+            )
         async with conn.execute(sql, (" AND ".join(map(quote_term, forms)), PAGE)) as cursor:
             return len(await cursor.fetchall())
 
@@ -441,7 +464,7 @@ async def serve(db: Path, queries_file: Path) -> None:
     language.lemma.cache_clear()
     gc.collect()
 
-    timings: dict[str, list[float]] = {"full": [], "raw": [], "raw_bm25": []}
+    timings: dict[str, list[float]] = {"full": [], "raw": [], "raw_quotes": [], "raw_bm25": []}
     slowest: list[tuple[float, str]] = []
     empty = 0
     for query in queries:
@@ -451,9 +474,13 @@ async def serve(db: Path, queries_file: Path) -> None:
         timings["full"].append(elapsed)
         slowest.append((elapsed, query))
         empty += found == 0
-        for name, ranked in (("raw", False), ("raw_bm25", True)):
+        for name, ranked, quotes in (
+            ("raw", False, False),
+            ("raw_quotes", False, True),
+            ("raw_bm25", True, False),
+        ):
             start = time.perf_counter()
-            if await raw(query, ranked) is not None:
+            if await raw(query, ranked, quotes) is not None:
                 timings[name].append(time.perf_counter() - start)
     empty_runs = []
     for _ in range(21):  # the empty query: what the handler does, results built anew each time
@@ -487,17 +514,47 @@ async def serve(db: Path, queries_file: Path) -> None:
     )
 
 
+async def serve_bare(db: Path, queries_file: Path) -> None:
+    """The search engine alone in a fresh process, without aiogram (its import alone is about
+    165 MB): peak memory of what search itself needs. Prints one JSON line."""
+    import gc
+
+    from bot.language import morph
+    from storage import Repository
+
+    repo = await Repository.open(db)
+    await repo.prepare_search()
+    morph()
+    gc.collect()
+    gc.freeze()
+    queries: list[str] = json.loads(queries_file.read_text(encoding="utf-8"))
+    timings = []
+    for query in queries:
+        start = time.perf_counter()
+        await repo.search_quotes(query, limit=PAGE)
+        timings.append(time.perf_counter() - start)
+    await repo.close()
+    print(json.dumps({"rss_mb": rss_mb(), "after": rss_now_mb(), "search": timings}))
+
+
 async def evaluate(repo: Any) -> dict[str, list[int]]:
     """kind → [queries, hit@1, hit@5] (a hit is an expected quote among the first results)."""
     table: dict[str, list[int]] = {}
     for kind, query, expected in quality_queries():
         hits = await repo.search_quotes(query, limit=5)
-        ranks = [i for i, h in enumerate(hits) if any(e in h.text for e in expected)]
+        ranks = [i for i, h in enumerate(hits) if any(_expected(h, e) for e in expected)]
         row = table.setdefault(kind, [0, 0, 0])
         row[0] += 1
         row[1] += bool(ranks and ranks[0] == 0)
         row[2] += bool(ranks)
     return table
+
+
+def _expected(hit: Any, expected: str) -> bool:
+    """``@Name``: any quote of that speaker; otherwise a part of the quote's text."""
+    if expected.startswith("@"):
+        return hit.speaker == expected[1:]
+    return expected in hit.text
 
 
 async def small_archive_quality(tmp: Path) -> dict[str, list[int]]:
@@ -546,6 +603,18 @@ def quality_table(small: dict[str, list[int]], big: dict[str, list[int]], quotes
     return "\n".join(lines)
 
 
+def _child(db: Path, queries_file: Path, *extra: str) -> dict[str, Any]:
+    """Run a query phase in a fresh process; its JSON result."""
+    command = [sys.executable, "-m", "tests.bench.bench_search", "--serve", str(db)]
+    command += ["--queries-file", str(queries_file), *extra]
+    child = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if child.returncode != 0:
+        print(child.stderr)
+        raise SystemExit(child.returncode)
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quotes", type=int, default=1_000_000)
@@ -554,9 +623,10 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=600, help="random archive queries")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--queries-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve, args.queries_file))
+        asyncio.run((serve_bare if args.bare else serve)(args.serve, args.queries_file))
         return
 
     db = args.db or Path(f"/tmp/bench_search_{args.quotes}.sqlite3")
@@ -571,26 +641,9 @@ def main() -> None:
     queries_file = db.with_suffix(".queries.json")
     queries_file.write_text(json.dumps(queries), encoding="utf-8")  # surrogates escaped
     started = time.perf_counter()
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.bench.bench_search",
-            "--serve",
-            str(db),
-            "--queries-file",
-            str(queries_file),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if child.returncode != 0:
-        print(child.stderr)
-        raise SystemExit(child.returncode)
-    result = json.loads(child.stdout.strip().splitlines()[-1])
+    result = _child(db, queries_file)
     process_s = time.perf_counter() - started
+    bare = _child(db, queries_file, "--bare")
     small = asyncio.run(small_archive_quality(db.with_name("bench_search_small.sqlite3")))
 
     t = result["timings"]
@@ -623,6 +676,7 @@ def main() -> None:
     names = {
         "full": "inline path: search_quotes + 50 results built",
         "raw": 'raw FTS5: MATCH \'"w1" AND "w2"\' LIMIT 50',
+        "raw_quotes": "raw FTS5, the same returning the 50 quotes with title and speaker",
         "raw_bm25": "raw FTS5 + bm25: … ORDER BY rank LIMIT 50",
     }
     for key, label in names.items():
@@ -633,9 +687,11 @@ def main() -> None:
         )
     print()
     ratio = pct(t["full"], 0.99) / pct(t["raw_bm25"], 0.99)
+    full99 = pct(t["full"], 0.99)
     print(
-        f"p99 inline path / p99 raw FTS5+bm25: {ratio:.2f}×;  "
-        f"/ p99 raw FTS5 unranked: {pct(t['full'], 0.99) / pct(t['raw'], 0.99):.1f}×"
+        f"p99 inline path / p99 raw FTS5+bm25: {ratio:.2f}×;  / p99 raw FTS5 unranked: "
+        f"{full99 / pct(t['raw'], 0.99):.1f}×;  / p99 raw FTS5 unranked returning the quotes: "
+        f"{full99 / pct(t['raw_quotes'], 0.99):.1f}×"
     )
     print(
         f"empty query (top quotes of the newest piece, 50 results built), median: "
@@ -653,6 +709,12 @@ def main() -> None:
     print(
         f"memory of the search path (peak − RSS with aiogram imported): "
         f"{result['rss_mb'] - mem['aiogram imported']:.0f} MB; whole child run {process_s:.0f} s"
+    )
+    b = bare["search"]
+    print(
+        f"search engine alone (a process without aiogram, same queries): peak RSS "
+        f"{bare['rss_mb']:.0f} MB, {bare['after']:.0f} MB at the end; search_quotes p50 "
+        f"{pct(b, 0.5):.2f} ms, p99 {pct(b, 0.99):.2f} ms"
     )
     print()
     print(quality_table(small, result["quality"], built["quotes"] if built else args.quotes))
