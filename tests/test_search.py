@@ -18,8 +18,9 @@ from aiogram.utils.i18n import I18n
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bot.cli
 from bot.i18n import build_i18n
-from bot.models import Interview, Summary, Turn
+from bot.models import Interview, QuoteHit, Summary, Turn
 from bot.parsing import extract_quotes
 from bot.publishing import prepare, seed_bytes, store
 from bot.search import (
@@ -372,6 +373,51 @@ async def test_a_big_rebuild_runs_in_the_background_newest_first(
         assert len({h.piece_id for h in hits}) == 13
     finally:
         await repo.close()
+
+
+def test_reindex_command_brings_a_stale_index_up_to_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "db.sqlite3"
+
+    async def publish_under_an_old_normaliser() -> int:
+        repo = await Repository.open(db)
+        try:
+            await store(repo, prepare(seed_bytes()))
+            hits = len(await repo.search_quotes("Токаев", limit=50))
+            async with repo.transaction() as conn:
+                await conn.execute("UPDATE search_state SET version = 1")
+            return hits
+        finally:
+            await repo.close()
+
+    async def state() -> tuple[search_sql.IndexState, int]:
+        repo = await Repository.open(db)
+        try:
+            return await search_sql.index_state(repo._conn), await search_sql.pending_quotes(
+                repo._conn
+            )
+        finally:
+            await repo.close()
+
+    async def search_after_reindex() -> list[QuoteHit]:
+        repo = await Repository.open(db)
+        try:
+            return await search_sql.search(repo._conn, "Токаев", limit=50)
+        finally:
+            await repo.close()
+
+    hits = asyncio.run(publish_under_an_old_normaliser())
+    monkeypatch.setenv("DATABASE_PATH", str(db))
+    monkeypatch.setenv("BOT_TOKEN", "")
+    monkeypatch.setattr(bot.cli, "setup_logging", lambda *a, **k: None)
+    assert bot.cli.main(["reindex"]) == 0
+    assert "search index up to date: 26 quotes indexed" in capsys.readouterr().out
+    index, pending = asyncio.run(state())
+    assert index.current and pending == 0
+    assert bot.cli.main(["reindex"]) == 0  # nothing left to do
+    assert "up to date: 0 quotes indexed" in capsys.readouterr().out
+    assert len(asyncio.run(search_after_reindex())) == hits > 0
 
 
 HOSTILE = [
