@@ -53,6 +53,7 @@ MAX_QUERY_WORDS = 10
 MAX_TOKEN_CHARS = 40
 MIN_PREFIX_CHARS = 2
 MAX_TYPO_CANDIDATES = 3
+DEEP_PROBE_MAX = 12  # letters; longer words are probed with one-letter deletions only
 STEM_TYPO_MIN = 10  # letters; shorter words are not guessed from their stem
 STEM_ENDING = 3  # letters of the ending left out when comparing stems
 # ASCII characters a key may hold besides letters and digits; the FTS5 tokenizer keeps them.
@@ -286,11 +287,15 @@ def fuzzy_keys(term: str) -> list[str]:
 
 
 def typo_probe_keys(form: str) -> list[str]:
-    """Query side: deletions of the typed word, as many as the word's typo distance.
+    """Query side: deletions of the typed word, as many as the word's typo distance (one for
+    words over ``DEEP_PROBE_MAX`` letters: two would be hundreds of look-ups, and their second
+    edit is found by the scan over terms sharing their first letters).
 
     A term within one edit shares a key with the word (deletion, insertion, substitution and
     transposition); within two, most do (two substitutions do not)."""
     distance = max_typo_distance(form)
+    if len(form) > DEEP_PROBE_MAX:
+        distance = min(distance, 1)
     return sorted(_deletes(form, distance)) if distance else []
 
 
