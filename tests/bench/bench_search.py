@@ -366,6 +366,16 @@ def workload(db: Path, size: int, seed: int = 11) -> list[str]:
         ).fetchone()
         if row:
             texts.append(row[0])
+    speakers = []
+    while len(speakers) < size // 15:  # who said it: a surname, or the full name being typed
+        row = conn.execute(
+            "SELECT speaker FROM pieces WHERE id = ?", (rng.randint(1, top // 50),)
+        ).fetchone()
+        if row and row[0]:
+            name = row[0]
+            speakers.append(
+                name.split()[-1] if rng.random() < 0.5 else name[: rng.randint(5, len(name))]
+            )
     conn.close()
     phrases = []
     for text in texts:
@@ -405,7 +415,7 @@ def workload(db: Path, size: int, seed: int = 11) -> list[str]:
         "💥🔥",
         "a" * 255 + "*",
     ]
-    return queries + keystrokes + phrases + typos + hostile
+    return queries + keystrokes + phrases + speakers + typos + hostile
 
 
 async def serve(db: Path, queries_file: Path) -> None:
