@@ -77,7 +77,10 @@ class Repository:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
+        repo = cls(conn, path)
+        async with repo.transaction() as tx:
+            await search.settle_empty_index(tx)
+        return repo
 
     async def close(self) -> None:
         if self._reindex is not None and not self._reindex.done():

@@ -151,6 +151,22 @@ async def index_state(conn: aiosqlite.Connection) -> IndexState:
     return IndexState(int(rows[0][0]), int(rows[0][1])) if rows else IndexState(0, 0)
 
 
+async def settle_empty_index(conn: aiosqlite.Connection) -> bool:
+    """With no quotes stored there is nothing to rebuild: mark the (empty) index as built by
+    this normaliser. Without this, a fresh database (whose migrations ask for a rebuild of
+    whatever an older normaliser indexed) would throw away, at the first search, the index of
+    every piece published before it. Returns whether the state changed."""
+    if (await index_state(conn)).current:
+        return False
+    if await _fetchall(conn, "SELECT 1 FROM quotes LIMIT 1"):
+        return False
+    await conn.execute(
+        "UPDATE search_state SET version = ?, pending_below = 0 WHERE id = 1",
+        (NORMALISER_VERSION,),
+    )
+    return True
+
+
 async def reset_index(conn: aiosqlite.Connection) -> int:
     """Drop the index and mark every quote as pending for this normaliser (in a write
     transaction); returns how many quotes wait. ``index_batch`` then indexes them."""
@@ -410,6 +426,7 @@ __all__ = [
     "reset_index",
     "resolve",
     "search",
+    "settle_empty_index",
     "stats",
     "store_batch",
     "top_quotes",

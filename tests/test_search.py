@@ -375,6 +375,29 @@ async def test_a_big_rebuild_runs_in_the_background_newest_first(
         await repo.close()
 
 
+async def test_a_fresh_database_keeps_the_index_its_pieces_were_published_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces published into a new database are searchable after a restart at once: their
+    index is not mistaken for an outdated one and thrown away (which, at a large archive,
+    left searches answering from a partial index while it was rebuilt)."""
+    monkeypatch.setattr(search_sql, "REINDEX_NOW", 10)
+    db = tmp_path / "db.sqlite3"
+    repo = await Repository.open(db)
+    for hour in range(3):
+        await publish(repo, FARM, hours=hour, tag=f"farm-{hour}")
+    await repo.close()
+
+    repo = await Repository.open(db)
+    try:
+        assert await repo.prepare_search() == 0  # nothing to rebuild
+        assert repo._reindex is None
+        hits = await repo.search_quotes("овец", limit=50)
+        assert len({h.piece_id for h in hits}) == 3
+    finally:
+        await repo.close()
+
+
 def test_reindex_command_brings_a_stale_index_up_to_date(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
