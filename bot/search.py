@@ -481,7 +481,7 @@ class Matcher:
                     positions[word].extend(found)
             for word_positions in positions:
                 word_positions.sort()
-            proximity = _proximity(plan, matched, positions)
+            proximity = _proximity(plan, matched, positions, keys.count(GROUP_SEP) + 1)
         forms = self.forms
         return Relevance(
             len(matched),
@@ -492,10 +492,22 @@ class Matcher:
         )
 
 
-def _proximity(plan: Plan, matched: list[int], positions: list[list[int]]) -> int:
+def _proximity(
+    plan: Plan, matched: list[int], positions: list[list[int]], speaker_from: int = 1 << 30
+) -> int:
+    """3 phrase, 2 near, 1 same stretch, 0 scattered. Positions from ``speaker_from`` on are
+    the speaker's name: words found only there say who said it, so the quote's own words are
+    judged among themselves ("Петров маршрут": Petrov's sentence about a route is as good as
+    the phrase, better than someone else's sentence naming Petrov near a route)."""
     words = plan.words
     if len(matched) < 2:
         return 0
+    in_text = [i for i in matched if positions[i] and positions[i][0] < speaker_from]
+    if 0 < len(in_text) < len(matched):
+        if len(in_text) == 1:
+            return 3
+        text_positions = [[p for p in ps if p < speaker_from] for ps in positions]
+        return _proximity(plan, in_text, text_positions)
     query_span = words[matched[-1]].position - words[matched[0]].position
     if len(matched) == 2:  # the common case, without the general window search
         first, second = positions[matched[0]], positions[matched[1]]

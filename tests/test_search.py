@@ -237,6 +237,31 @@ async def test_search_by_who_said_it(archive: Repository) -> None:
     assert "Токаев" in (await archive.search_quotes("Токаев", limit=1))[0].text
 
 
+async def test_name_and_word_put_that_speakers_sentence_first(tmp_path: Path) -> None:
+    """ "Петров маршрут" asks what Petrov said about routes: his sentence comes before a newer
+    one by someone else that names Petrov near a route."""
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    try:
+        own = Interview(
+            "Транспорт",
+            (),
+            (Turn(1, ("Что изменится?",), ("Каждый маршрут станет короче.",)),),
+            speaker="Олег Петров",
+        )
+        other = Interview(
+            "Слухи",
+            (),
+            (Turn(1, ("А Петров?",), ("Маршрут выбирал не Олег Петров, а мэрия.",)),),
+            speaker="Анна Смирнова",
+        )
+        await publish(repo, own, hours=1)
+        await publish(repo, other, hours=2)
+        hits = await repo.search_quotes("Петров маршрут", limit=5)
+        assert [h.speaker for h in hits] == ["Олег Петров", "Анна Смирнова"]
+    finally:
+        await repo.close()
+
+
 async def test_distorted_spellings_are_not_lemmas(tmp_path: Path) -> None:
     """pymorphy3 reads "тока" also as a distorted "только": that reading must not match."""
     repo = await Repository.open(tmp_path / "db.sqlite3")
