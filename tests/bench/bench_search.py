@@ -43,7 +43,9 @@ DATA = ROOT / "tests" / "data"
 SEED = ROOT / "bot" / "data" / "c5-summit-kuramaev-interview.txt"
 OTHERS = sorted(p for p in (DATA / "interviews").glob("*.txt") if p.name != SEED.name)
 INTERVIEWS = [SEED, *OTHERS]
-QUERIES = DATA / "search_queries.tsv"
+QUERIES = DATA / "search_queries.tsv"  # written with the engine
+HOLDOUT = DATA / "search_queries_holdout.tsv"  # written without seeing it
+QUERY_SETS = {"own": QUERIES, "held-out": HOLDOUT}
 PAGE = 50
 
 # dictionary prefixes whose lexemes make the synthetic vocabulary (~50k lexemes)
@@ -341,9 +343,10 @@ async def build(db: Path, quotes: int, seed: int = 7) -> dict[str, Any]:
 # -- queries ---------------------------------------------------------------------------------
 
 
-def quality_queries() -> list[tuple[str, str, list[str]]]:
+def quality_queries(path: Path = QUERIES) -> list[tuple[str, str, list[str]]]:
+    """``(kind, query, expected)`` rows of a quality set (see the file's header)."""
     rows = []
-    for line in QUERIES.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             kind, query, expected = line.split("\t")
             rows.append((kind, query, expected.split(" || ")))
@@ -356,7 +359,7 @@ def workload(db: Path, size: int, seed: int = 11) -> list[str]:
     import sqlite3
 
     rng = random.Random(seed)
-    queries = [q for _k, q, _e in quality_queries()]
+    queries = [q for path in QUERY_SETS.values() for _k, q, _e in quality_queries(path)]
     conn = sqlite3.connect(db)
     top = conn.execute("SELECT max(id) FROM quotes").fetchone()[0]
     texts = []
@@ -501,7 +504,7 @@ async def serve(db: Path, queries_file: Path) -> None:
         empty_runs.append(time.perf_counter() - start)
     empty_query_ms = statistics.median(empty_runs) * 1000
 
-    quality = await evaluate(repo)
+    quality = {name: await evaluate(repo, path) for name, path in QUERY_SETS.items()}
     await repo.close()
     slowest.sort(reverse=True)
     print(
@@ -547,10 +550,10 @@ async def serve_bare(db: Path, queries_file: Path) -> None:
     print(json.dumps({"rss_mb": rss_mb(), "after": rss_now_mb(), "search": timings}))
 
 
-async def evaluate(repo: Any) -> dict[str, list[int]]:
+async def evaluate(repo: Any, path: Path = QUERIES) -> dict[str, list[int]]:
     """kind → [queries, hit@1, hit@5] (a hit is an expected quote among the first results)."""
     table: dict[str, list[int]] = {}
-    for kind, query, expected in quality_queries():
+    for kind, query, expected in quality_queries(path):
         hits = await repo.search_quotes(query, limit=5)
         ranks = [i for i, h in enumerate(hits) if any(_expected(h, e) for e in expected)]
         row = table.setdefault(kind, [0, 0, 0])
@@ -567,7 +570,7 @@ def _expected(hit: Any, expected: str) -> bool:
     return expected in hit.text
 
 
-async def small_archive_quality(tmp: Path) -> dict[str, list[int]]:
+async def small_archive_quality(tmp: Path) -> dict[str, dict[str, list[int]]]:
     from bot.publishing import store
     from storage import Repository
 
@@ -577,7 +580,7 @@ async def small_archive_quality(tmp: Path) -> dict[str, list[int]]:
     try:
         for prepared in real_pieces():
             await store(repo, prepared)
-        return await evaluate(repo)
+        return {name: await evaluate(repo, path) for name, path in QUERY_SETS.items()}
     finally:
         await repo.close()
 
@@ -727,7 +730,12 @@ def main() -> None:
         f"{pct(b, 0.5):.2f} ms, p99 {pct(b, 0.99):.2f} ms"
     )
     print()
-    print(quality_table(small, result["quality"], built["quotes"] if built else args.quotes))
+    for name, path in QUERY_SETS.items():
+        print()
+        print(f"Quality, {name} query set ({path.relative_to(ROOT)}):")
+        print()
+        size = built["quotes"] if built else args.quotes
+        print(quality_table(small[name], result["quality"][name], size))
 
 
 if __name__ == "__main__":

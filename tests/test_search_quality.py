@@ -1,0 +1,36 @@
+"""Search quality over the six real interviews: the query sets the benchmark reports on
+(``tests/data/search_queries.tsv``, written with the engine, and
+``search_queries_holdout.tsv``, written by someone who had not seen it), typed as in inline
+mode. Every query must find an expected quote among the first five, and nearly all first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.publishing import store
+from storage import Repository
+from tests.bench.bench_search import QUERY_SETS, _expected, quality_queries, real_pieces
+
+
+@pytest.mark.parametrize("name", list(QUERY_SETS))
+async def test_query_set_finds_the_expected_quotes(tmp_path: Path, name: str) -> None:
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    try:
+        for prepared in real_pieces():
+            await store(repo, prepared)
+        queries = quality_queries(QUERY_SETS[name])
+        missed, not_first = [], []
+        for kind, query, expected in queries:
+            hits = await repo.search_quotes(query, limit=5)
+            ranks = [i for i, h in enumerate(hits) if any(_expected(h, e) for e in expected)]
+            if not ranks:
+                missed.append((kind, query))
+            elif ranks[0]:
+                not_first.append((kind, query))
+    finally:
+        await repo.close()
+    assert len(queries) >= 80
+    assert not missed, f"not in the first five: {missed}"
+    assert len(not_first) <= len(queries) // 20, f"found but not first: {not_first}"
