@@ -78,8 +78,9 @@ class Repository:
             await conn.close()
             raise
         repo = cls(conn, path)
-        async with repo.transaction() as tx:
-            await search.settle_empty_index(tx)
+        if not (await search.index_state(conn)).current:  # a write only when there is one to do
+            async with repo.transaction() as tx:
+                await search.settle_empty_index(tx)
         return repo
 
     async def close(self) -> None:

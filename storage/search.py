@@ -151,20 +151,19 @@ async def index_state(conn: aiosqlite.Connection) -> IndexState:
     return IndexState(int(rows[0][0]), int(rows[0][1])) if rows else IndexState(0, 0)
 
 
-async def settle_empty_index(conn: aiosqlite.Connection) -> bool:
+async def settle_empty_index(conn: aiosqlite.Connection) -> None:
     """With no quotes stored there is nothing to rebuild: mark the (empty) index as built by
-    this normaliser. Without this, a fresh database (whose migrations ask for a rebuild of
-    whatever an older normaliser indexed) would throw away, at the first search, the index of
-    every piece published before it. Returns whether the state changed."""
+    this normaliser (in a write transaction). Without this, a fresh database (whose migrations
+    ask for a rebuild of whatever an older normaliser indexed) would throw away, at the first
+    search, the index of every piece published before it."""
     if (await index_state(conn)).current:
-        return False
+        return
     if await _fetchall(conn, "SELECT 1 FROM quotes LIMIT 1"):
-        return False
+        return
     await conn.execute(
         "UPDATE search_state SET version = ?, pending_below = 0 WHERE id = 1",
         (NORMALISER_VERSION,),
     )
-    return True
 
 
 async def reset_index(conn: aiosqlite.Connection) -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.publishing import store
 from storage import Repository
-from tests.bench.bench_search import QUERY_SETS, _expected, quality_queries, real_pieces
+from tests.bench.bench_search import QUERY_SETS, expected_rank, quality_queries, real_pieces
 
 
 @pytest.mark.parametrize("name", list(QUERY_SETS))
@@ -23,11 +23,10 @@ async def test_query_set_finds_the_expected_quotes(tmp_path: Path, name: str) ->
         queries = quality_queries(QUERY_SETS[name])
         missed, not_first = [], []
         for kind, query, expected in queries:
-            hits = await repo.search_quotes(query, limit=5)
-            ranks = [i for i, h in enumerate(hits) if any(_expected(h, e) for e in expected)]
-            if not ranks:
+            rank = await expected_rank(repo, query, expected)
+            if rank is None:
                 missed.append((kind, query))
-            elif ranks[0]:
+            elif rank:
                 not_first.append((kind, query))
     finally:
         await repo.close()

@@ -453,10 +453,7 @@ async def serve(db: Path, queries_file: Path) -> None:
         inline_results(hits, "bench_bot")
         return len(hits)
 
-    async def raw(query: str, ranked: bool, quotes: bool = False) -> int | None:
-        forms = [t.form for t in tokens(query)][:10]
-        if not forms:
-            return None
+    async def raw_match(expression: str, ranked: bool, quotes: bool) -> int:
         sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH ?"
         sql += " ORDER BY rank LIMIT ?" if ranked else " LIMIT ?"
         if quotes:  # what a reader needs back: the quotes, attributed
@@ -464,8 +461,15 @@ async def serve(db: Path, queries_file: Path) -> None:
                 "SELECT q.text, p.title, p.speaker FROM quotes q JOIN pieces p"
                 f" ON p.id = q.piece_id WHERE q.id IN ({sql})"
             )
-        async with conn.execute(sql, (" AND ".join(map(quote_term, forms)), PAGE)) as cursor:
+        async with conn.execute(sql, (expression, PAGE)) as cursor:
             return len(await cursor.fetchall())
+
+    async def raw(query: str, ranked: bool, quotes: bool = False) -> int | None:
+        """FTS5 asked for the exact forms typed, all of them."""
+        forms = [t.form for t in tokens(query)][:10]
+        if not forms:
+            return None
+        return await raw_match(" AND ".join(map(quote_term, forms)), ranked, quotes)
 
     from bot.search import candidate_stages, parse_query
     from storage.search import resolve
@@ -478,14 +482,6 @@ async def serve(db: Path, queries_file: Path) -> None:
             return None
         stages = candidate_stages(await resolve(conn, words), PAGE)
         return stages[0][0] if stages else None
-
-    async def raw_same(expression: str) -> int:
-        sql = (
-            "SELECT q.text, p.title, p.speaker FROM quotes q JOIN pieces p ON p.id = q.piece_id"
-            " WHERE q.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?)"
-        )
-        async with conn.execute(sql, (expression, PAGE)) as cursor:
-            return len(await cursor.fetchall())
 
     expressions = [await same_keys(query) for query in queries]  # resolved untimed
     for query in queries[::3]:  # warm the page cache (not the code's caches)
@@ -510,7 +506,7 @@ async def serve(db: Path, queries_file: Path) -> None:
     for query, expression in zip(queries, expressions, strict=True):
         if expression is not None:
             start = time.perf_counter()
-            await raw_same(expression)
+            await raw_match(expression, ranked=False, quotes=True)
             timings["raw_same_keys"].append(time.perf_counter() - start)
         start = time.perf_counter()
         found = await full(query)
@@ -585,13 +581,18 @@ async def evaluate(repo: Any, path: Path = QUERIES) -> dict[str, list[int]]:
     """kind → [queries, hit@1, hit@5] (a hit is an expected quote among the first results)."""
     table: dict[str, list[int]] = {}
     for kind, query, expected in quality_queries(path):
-        hits = await repo.search_quotes(query, limit=5)
-        ranks = [i for i, h in enumerate(hits) if any(_expected(h, e) for e in expected)]
+        rank = await expected_rank(repo, query, expected)
         row = table.setdefault(kind, [0, 0, 0])
         row[0] += 1
-        row[1] += bool(ranks and ranks[0] == 0)
-        row[2] += bool(ranks)
+        row[1] += rank == 0
+        row[2] += rank is not None
     return table
+
+
+async def expected_rank(repo: Any, query: str, expected: list[str], depth: int = 5) -> int | None:
+    """Where the first expected quote ranks among the first ``depth`` hits (0 = first)."""
+    hits = await repo.search_quotes(query, limit=depth)
+    return next((i for i, h in enumerate(hits) if any(_expected(h, e) for e in expected)), None)
 
 
 def _expected(hit: Any, expected: str) -> bool:
@@ -764,11 +765,11 @@ def main() -> None:
         f"{pct(b, 0.5):.2f} ms, p99 {pct(b, 0.99):.2f} ms"
     )
     print()
+    size = built["quotes"] if built else args.quotes
     for name, path in QUERY_SETS.items():
         print()
         print(f"Quality, {name} query set ({path.relative_to(ROOT)}):")
         print()
-        size = built["quotes"] if built else args.quotes
         print(quality_table(small[name], result["quality"][name], size))
 
 
