@@ -17,8 +17,8 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.broadcast import BroadcastConfig, Broadcaster
 from bot.config import Settings
+from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
-from bot.language import morph
 from bot.middlewares import ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
 from handlers import get_routers

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings, SettingsError
+from bot.domain.parsing import ParseError
 from bot.logs import REDACTED, setup_logging
-from bot.parsing import ParseError
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 
-from bot.models import Interview, Quote, Summary
-from bot.parsing import decode_source, extract_quotes, parse_interview, source_hash
-from bot.summarizer import summarize
+from bot.domain.models import Interview, Quote, Summary
+from bot.domain.parsing import decode_source, extract_quotes, parse_interview, source_hash
+from bot.domain.summarizer import summarize
 from storage import Repository
 
 SEED_FILE = "c5-summit-kuramaev-interview.txt"

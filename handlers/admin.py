@@ -21,9 +21,12 @@ from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
 from bot.broadcast import Broadcaster
-from bot.callbacks import DraftAction
 from bot.config import Settings
-from bot.notify_views import (
+from bot.domain.drafts import DraftState
+from bot.domain.parsing import MAX_SOURCE_BYTES, ParseError
+from bot.publishing import prepare, store
+from bot.views.callbacks import DraftAction
+from bot.views.editor import (
     already_published_text,
     document_hint_text,
     download_failed_text,
@@ -38,8 +41,6 @@ from bot.notify_views import (
     published_text,
     stats_text,
 )
-from bot.parsing import MAX_SOURCE_BYTES, ParseError
-from bot.publishing import prepare, store
 from storage import DuplicatePieceError, Repository
 
 logger = logging.getLogger(__name__)
@@ -134,11 +135,11 @@ async def confirm(
         await callback.answer(not_an_editor_text(), show_alert=True)
         return
     draft = await repo.get_draft(callback_data.draft)
-    if draft is None or draft.state == "cancelled":
+    if draft is None or draft.state is DraftState.CANCELLED:
         await callback.answer(draft_gone_text(), show_alert=True)
         await _drop_buttons(callback)
         return
-    if draft.state == "published" and draft.piece_id is not None:
+    if draft.state is DraftState.PUBLISHED and draft.piece_id is not None:
         await callback.answer(published_alert(draft.piece_id), show_alert=True)
         await _drop_buttons(callback)
         return
@@ -153,7 +154,7 @@ async def confirm(
         new = True
     except DuplicatePieceError as error:
         piece_id, new = error.piece_id, False
-    await repo.close_draft(draft.id, "published", piece_id)
+    await repo.close_draft(draft.id, DraftState.PUBLISHED, piece_id)
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
     broadcast = None
     if new:
@@ -185,11 +186,11 @@ async def cancel(
     if not is_editor(callback.from_user, settings):
         await callback.answer(not_an_editor_text(), show_alert=True)
         return
-    if await repo.close_draft(callback_data.draft, "cancelled"):
+    if await repo.close_draft(callback_data.draft, DraftState.CANCELLED):
         await callback.answer(draft_cancelled_text())
     else:
         draft = await repo.get_draft(callback_data.draft)
-        if draft is not None and draft.state == "published" and draft.piece_id is not None:
+        if draft is not None and draft.state is DraftState.PUBLISHED and draft.piece_id is not None:
             await callback.answer(published_alert(draft.piece_id), show_alert=True)
         else:
             await callback.answer(draft_gone_text(), show_alert=True)

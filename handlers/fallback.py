@@ -6,7 +6,7 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
-from bot.views import free_text_hint, stale_button_text, unknown_command_text
+from bot.views.reader import free_text_hint, stale_button_text, unknown_command_text
 from handlers.search import answer_search
 from storage import Repository
 

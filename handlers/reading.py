@@ -8,9 +8,9 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
-from bot.models import Piece
-from bot.views import (
+from bot.domain.models import Piece
+from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.views.reader import (
     PIECES_PER_PAGE,
     answer_screen,
     answer_usage_text,

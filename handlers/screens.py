@@ -8,7 +8,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
-from bot.views import Screen
+from bot.views.reader import Screen
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import InlineQuery, Message
 
-from bot.search_views import inline_results, no_quotes_text, search_screen, search_usage_text
+from bot.views.quotes import inline_results, no_quotes_text, search_screen, search_usage_text
 from handlers.screens import reply_screen
 from storage import Repository
 from storage.search import MAX_RESULTS

@@ -8,7 +8,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
-from bot.views import (
+from bot.views.reader import (
     answer_screen,
     help_screen,
     missing_piece_text,

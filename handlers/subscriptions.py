@@ -10,14 +10,14 @@ from aiogram.filters import KICKED, LEFT, ChatMemberUpdatedFilter, Command
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n
 
-from bot.callbacks import SubscriptionToggle, Where
-from bot.notify_views import (
+from bot.views.callbacks import SubscriptionToggle, Where
+from bot.views.reader import start_screen
+from bot.views.subscription import (
     subscribe_reply,
     toggled_alert,
     unsubscribe_reply,
     with_subscription_button,
 )
-from bot.views import start_screen
 from storage import Repository
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,17 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.models import Interview, Piece, PieceInfo, Quote, QuoteHit, Summary, Turn
+from bot.domain.drafts import DRAFT_TTL_S, Draft, DraftState
+from bot.domain.models import Interview, Piece, PieceInfo, Quote, QuoteHit, Summary, Turn
+from bot.domain.outbox import (
+    Broadcast,
+    Claim,
+    DeliveryCounts,
+    Outcome,
+    Subscriber,
+    SubscriberCounts,
+    SubscriberState,
+)
 from storage import search
 from storage import subscriptions as subs
 from storage.migrations import migrate
@@ -349,22 +359,22 @@ class Repository:
             )
             now = subs.iso_now()
             await conn.execute(subs.SUBSCRIBE, (chat_id, locale, now, now))
-        return before is None or before[0] != subs.SubscriberState.ACTIVE
+        return before is None or before[0] != SubscriberState.ACTIVE
 
     async def unsubscribe(self, chat_id: int) -> bool:
         """The reader asked to stop; False if they were not subscribed."""
         async with self.transaction() as conn:
             return await subs.deactivate(
-                conn, chat_id, subs.SubscriberState.UNSUBSCRIBED, "unsubscribed"
+                conn, chat_id, SubscriberState.UNSUBSCRIBED, "unsubscribed"
             )
 
     async def mark_inactive(self, chat_id: int, reason: str) -> bool:
         """The chat cannot be reached (blocked the bot, deleted, kicked it); False if it was
         not an active subscriber."""
         async with self.transaction() as conn:
-            return await subs.deactivate(conn, chat_id, subs.SubscriberState.BLOCKED, reason)
+            return await subs.deactivate(conn, chat_id, SubscriberState.BLOCKED, reason)
 
-    async def get_subscriber(self, chat_id: int) -> subs.Subscriber | None:
+    async def get_subscriber(self, chat_id: int) -> Subscriber | None:
         row = await self._fetchone(
             "SELECT chat_id, state, locale, subscribed_at, changed_at, reason FROM subscribers"
             " WHERE chat_id = ?",
@@ -372,34 +382,29 @@ class Repository:
         )
         if row is None:
             return None
-        return subs.Subscriber(
-            int(row[0]), subs.SubscriberState(row[1]), row[2], row[3], row[4], row[5]
-        )
+        return Subscriber(int(row[0]), SubscriberState(row[1]), row[2], row[3], row[4], row[5])
 
     async def is_subscribed(self, chat_id: int) -> bool:
         subscriber = await self.get_subscriber(chat_id)
-        return subscriber is not None and subscriber.state is subs.SubscriberState.ACTIVE
+        return subscriber is not None and subscriber.state is SubscriberState.ACTIVE
 
-    async def subscriber_counts(self) -> subs.SubscriberCounts:
+    async def subscriber_counts(self) -> SubscriberCounts:
         rows = await self._fetchall("SELECT state, count(*) FROM subscribers GROUP BY state")
-        return subs.SubscriberCounts(**{str(r[0]): int(r[1]) for r in rows})
+        return SubscriberCounts(**{str(r[0]): int(r[1]) for r in rows})
 
-    async def list_subscribers(self, *, active_only: bool = True) -> list[subs.Subscriber]:
+    async def list_subscribers(self, *, active_only: bool = True) -> list[Subscriber]:
         rows = await self._fetchall(
             "SELECT chat_id, state, locale, subscribed_at, changed_at, reason FROM subscribers"
             + (" WHERE state = 'active'" if active_only else "")
             + " ORDER BY chat_id"
         )
-        return [
-            subs.Subscriber(int(r[0]), subs.SubscriberState(r[1]), r[2], r[3], r[4], r[5])
-            for r in rows
-        ]
+        return [Subscriber(int(r[0]), SubscriberState(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     async def has_due_deliveries(self, now: float | None = None) -> bool:
         row = await self._fetchone(subs.HAS_DUE, (time.time() if now is None else now,))
         return bool(row and row[0])
 
-    async def claim_deliveries(self, limit: int, *, lease: float) -> list[subs.Claim]:
+    async def claim_deliveries(self, limit: int, *, lease: float) -> list[Claim]:
         """Take up to ``limit`` due deliveries (oldest first) and commit them as ``sending``
         with a lease; nothing is written when nothing is due."""
         now = time.time()
@@ -408,7 +413,7 @@ class Repository:
         async with self.transaction() as conn:
             return await subs.claim(conn, limit, now, lease)
 
-    async def record_outcomes(self, outcomes: Sequence[subs.Outcome]) -> None:
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
         """Commit a group of outcomes in one short transaction."""
         if outcomes:
             async with self.transaction() as conn:
@@ -429,10 +434,10 @@ class Repository:
             )
             return max(cursor.rowcount, 0)
 
-    async def delivery_counts(self, piece_id: int) -> subs.DeliveryCounts:
+    async def delivery_counts(self, piece_id: int) -> DeliveryCounts:
         return subs.counts_from_rows(await self._fetchall(subs.COUNTS, (piece_id,)))
 
-    async def _broadcasts(self, where: str, params: Sequence[object]) -> list[subs.Broadcast]:
+    async def _broadcasts(self, where: str, params: Sequence[object]) -> list[Broadcast]:
         rows = await self._fetchall(
             f"SELECT {subs.BROADCAST_COLUMNS} FROM broadcasts b JOIN pieces p ON p.id = b.piece_id"
             f" {where}",
@@ -442,16 +447,16 @@ class Repository:
             subs.broadcast_from_row(row, await self.delivery_counts(int(row[0]))) for row in rows
         ]
 
-    async def open_broadcasts(self) -> list[subs.Broadcast]:
+    async def open_broadcasts(self) -> list[Broadcast]:
         """Broadcasts still sending, or whose final progress was not shown yet."""
         return await self._broadcasts("WHERE b.reported = 0 ORDER BY b.piece_id", ())
 
-    async def recent_broadcasts(self, limit: int = 5) -> list[subs.Broadcast]:
+    async def recent_broadcasts(self, limit: int = 5) -> list[Broadcast]:
         return await self._broadcasts(
             "ORDER BY b.created_at DESC, b.piece_id DESC LIMIT ?", (limit,)
         )
 
-    async def get_broadcast(self, piece_id: int) -> subs.Broadcast | None:
+    async def get_broadcast(self, piece_id: int) -> Broadcast | None:
         found = await self._broadcasts("WHERE b.piece_id = ?", (piece_id,))
         return found[0] if found else None
 
@@ -488,11 +493,11 @@ class Repository:
         file_name: str,
         source: bytes,
         source_hash: str,
-    ) -> tuple[subs.Draft, bool]:
+    ) -> tuple[Draft, bool]:
         """Hold an uploaded file; the same ``update_key`` returns the existing draft (False)."""
         now = time.time()
         async with self.transaction() as conn:
-            await conn.execute("DELETE FROM drafts WHERE created_at < ?", (now - subs.DRAFT_TTL_S,))
+            await conn.execute("DELETE FROM drafts WHERE created_at < ?", (now - DRAFT_TTL_S,))
             cursor = await conn.execute(
                 "INSERT INTO drafts (id, update_key, admin_id, chat_id, file_name, source,"
                 " source_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -515,7 +520,7 @@ class Repository:
         assert row is not None
         return subs.draft_from_row(row), created
 
-    async def get_draft(self, draft_id: str) -> subs.Draft | None:
+    async def get_draft(self, draft_id: str) -> Draft | None:
         row = await self._fetchone(
             f"SELECT {subs.DRAFT_COLUMNS} FROM drafts WHERE id = ?", (draft_id,)
         )
@@ -527,7 +532,9 @@ class Repository:
                 "UPDATE drafts SET preview_message = ? WHERE id = ?", (message_id, draft_id)
             )
 
-    async def close_draft(self, draft_id: str, state: str, piece_id: int | None = None) -> bool:
+    async def close_draft(
+        self, draft_id: str, state: DraftState, piece_id: int | None = None
+    ) -> bool:
         """An open draft becomes ``published`` or ``cancelled``; False if it was not open."""
         async with self.transaction() as conn:
             cursor = await conn.execute(
@@ -549,7 +556,7 @@ class Repository:
             )
         return float(row[0]) if row and row[0] is not None else time.time()
 
-    async def get_draft_by_key(self, update_key: str) -> subs.Draft | None:
+    async def get_draft_by_key(self, update_key: str) -> Draft | None:
         row = await self._fetchone(
             f"SELECT {subs.DRAFT_COLUMNS} FROM drafts WHERE update_key = ?", (update_key,)
         )

@@ -31,8 +31,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
-from bot.models import QuoteHit
-from bot.search import (
+from bot.domain.matching import (
     NORMALISER_VERSION,
     Matcher,
     Plan,
@@ -50,6 +49,7 @@ from bot.search import (
     rank_key,
     typo_probe_keys,
 )
+from bot.domain.models import QuoteHit
 
 logger = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from typing import Any, TypeVar
 import pytest
 
 import bot.cli
-from bot.language import morph, split_sentences
-from bot.models import Piece
+from bot.domain.language import morph, split_sentences
+from bot.domain.models import Piece
 from bot.publishing import ensure_seed
 from storage import Repository
 from tests.emulator import BotAPIEmulator, SentMessage, parse_html, utf16_len

@@ -17,13 +17,13 @@ from aiogram import Bot
 
 from bot.app import build_bot
 from bot.broadcast import BroadcastConfig, Broadcaster, Progress, RetryPolicy
-from bot.callbacks import PieceView, SubscriptionToggle, View
 from bot.config import Settings
+from bot.domain.outbox import DeliveryState, SubscriberState
+from bot.domain.parsing import decode_source, parse_interview
 from bot.i18n import build_i18n
-from bot.parsing import decode_source, parse_interview
 from bot.publishing import prepare, store
+from bot.views.callbacks import PieceView, SubscriptionToggle, View
 from storage import Repository
-from storage.subscriptions import DeliveryState, SubscriberState
 from tests.conftest import DATA
 from tests.emulator import BotAPIEmulator, Call
 from tests.harness import emulator_settings

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.chunks import MESSAGE_LIMIT, Block, render, shorten, utf16_len
+from bot.views.render import MESSAGE_LIMIT, Block, render, shorten, utf16_len
 
 TAG = re.compile(r"</?(?:b|i|a)(?: [^>]*)?>")
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
 from tests.harness import Harness, running_bot
 
 COMMANDS = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.parsing import (
+from bot.domain.parsing import (
     MAX_SOURCE_BYTES,
     ParseError,
     decode_source,

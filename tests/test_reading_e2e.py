@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from bot.callbacks import AnswerView
-from bot.parsing import decode_source, parse_interview
+from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import SEED_TITLE, seed_bytes
+from bot.views.callbacks import AnswerView
 from tests.conftest import DATA
 from tests.harness import running_bot
 

@@ -19,11 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bot.cli
-from bot.i18n import build_i18n
-from bot.models import Interview, QuoteHit, Summary, Turn
-from bot.parsing import extract_quotes
-from bot.publishing import prepare, seed_bytes, store
-from bot.search import (
+from bot.domain.matching import (
     KEY_SYMBOLS,
     coverage_stages,
     fold,
@@ -35,6 +31,10 @@ from bot.search import (
     tokens,
     typo_probe_keys,
 )
+from bot.domain.models import Interview, QuoteHit, Summary, Turn
+from bot.domain.parsing import extract_quotes
+from bot.i18n import build_i18n
+from bot.publishing import prepare, seed_bytes, store
 from handlers.search import inline_search, parse_offset
 from storage import Repository
 from storage import search as search_sql

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.callbacks import DraftAction
-from bot.parsing import decode_source, parse_interview
+from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare, store
+from bot.views.callbacks import DraftAction
 from storage import Repository
 from storage.subscriptions import DeliveryState, Outcome, SubscriberState
 from tests.conftest import DATA

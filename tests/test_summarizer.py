@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.language import split_sentences
-from bot.models import Interview, Summary, Turn
-from bot.parsing import parse_interview
-from bot.summarizer import (
+from bot.domain.language import split_sentences
+from bot.domain.models import Interview, Summary, Turn
+from bot.domain.parsing import parse_interview
+from bot.domain.summarizer import (
     GIST_MAX_CHARS,
     SHORT_MAX_CHARS,
     SUMMARY_MAX_CHARS,

@@ -130,7 +130,7 @@ def real_pieces() -> list[Any]:
 
 
 def template_sentences(pieces: list[Any]) -> list[str]:
-    from bot.language import split_sentences
+    from bot.domain.language import split_sentences
 
     found: list[str] = []
     for prepared in pieces:
@@ -159,7 +159,7 @@ class Lexicon:
     Zipf distribution over a fixed random popularity order."""
 
     def __init__(self, rng: random.Random) -> None:
-        from bot.language import morph
+        from bot.domain.language import morph
 
         skip = {"Arch", "Infr", "Slng", "Dist", "Erro", "Abbr", "Init"}
         lexemes: dict[tuple[str, int], dict[tuple[Any, ...], str]] = {}
@@ -213,8 +213,8 @@ _WORD = re.compile(r"(\w+)")
 
 class SentenceMaker:
     def __init__(self, templates: list[str], lexicon: Lexicon) -> None:
-        from bot.language import morph
-        from bot.search import STOPWORDS
+        from bot.domain.language import morph
+        from bot.domain.matching import STOPWORDS
 
         self.lexicon = lexicon
         self.templates: list[list[tuple[str, tuple[Any, ...] | None, str]]] = []
@@ -251,8 +251,8 @@ class SentenceMaker:
 
 
 async def build(db: Path, quotes: int, seed: int = 7) -> dict[str, Any]:
-    from bot.models import Interview, Summary, Turn
-    from bot.parsing import extract_quotes
+    from bot.domain.models import Interview, Summary, Turn
+    from bot.domain.parsing import extract_quotes
     from storage import Repository
     from storage import search as search_sql
 
@@ -433,9 +433,9 @@ async def serve(db: Path, queries_file: Path) -> None:
     from bot import language, search_views
     from bot import search as search_text
     from bot.app import prepare_to_serve
+    from bot.domain.matching import quote_term, tokens
     from bot.i18n import build_i18n
-    from bot.search import quote_term, tokens
-    from bot.search_views import inline_results
+    from bot.views.quotes import inline_results
     from storage import Repository
 
     I18n.set_current(build_i18n())
@@ -471,7 +471,7 @@ async def serve(db: Path, queries_file: Path) -> None:
             return None
         return await raw_match(" AND ".join(map(quote_term, forms)), ranked, quotes)
 
-    from bot.search import candidate_stages, parse_query
+    from bot.domain.matching import candidate_stages, parse_query
     from storage.search import resolve
 
     async def same_keys(query: str) -> str | None:
@@ -559,7 +559,7 @@ async def serve_bare(db: Path, queries_file: Path) -> None:
     165 MB): peak memory of what search itself needs. Prints one JSON line."""
     import gc
 
-    from bot.language import morph
+    from bot.domain.language import morph
     from storage import Repository
 
     repo = await Repository.open(db)

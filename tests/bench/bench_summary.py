@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.language import lemma, lemma_candidates, morph, words
-from bot.models import Interview, Turn
-from bot.parsing import parse_interview
-from bot.summarizer import (
+from bot.domain.language import lemma, lemma_candidates, morph, words
+from bot.domain.models import Interview, Turn
+from bot.domain.parsing import parse_interview
+from bot.domain.summarizer import (
     Settings,
     content_lemma,
     content_terms,

@@ -1,8 +1,8 @@
-"""What subscriptions and publishing look like: the notification of a new piece, the editor's
-preview, progress and statistics, and the subscribe/unsubscribe button.
+"""What the editor sees: the preview of a draft, the progress of a broadcast, statistics and
+the replies of the /publish flow.
 
-Plain functions returning escaped HTML (``bot.chunks``) and keyboards, translated with gettext
-like ``bot.views``; callers outside a handler wrap them in ``i18n.use_locale``.
+Plain functions returning escaped HTML and keyboards, translated with gettext; callers outside a
+handler wrap them in ``i18n.use_locale``.
 """
 
 from __future__ import annotations
@@ -11,136 +11,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import DraftAction, PieceView, SubscriptionToggle, View, Where
-from bot.chunks import Block, escape, render, shorten
-from bot.models import Piece
-from bot.parsing import ParseError
-from bot.quoting import summary_blocks
-from storage.subscriptions import Broadcast, SubscriberCounts
+from bot.domain.outbox import Broadcast, SubscriberCounts
+from bot.domain.parsing import ParseError
+from bot.views.callbacks import DraftAction
+from bot.views.notification import notification_sentences, notification_text
+from bot.views.render import Block, escape, render, shorten
 
 if TYPE_CHECKING:
     from bot.publishing import Prepared
 
-NOTIFICATION_SUMMARY_CHARS = 900
 TITLE_CHARS = 80
-
-
-# -- the subscription button and replies ---------------------------------------------------------
-
-
-def subscription_button(subscribed: bool, where: Where) -> InlineKeyboardButton:
-    """The button that flips the current state: unsubscribe when subscribed, else subscribe."""
-    if subscribed:
-        text, on = _("🔕 Unsubscribe"), False
-    else:
-        text, on = _("🔔 Subscribe to new pieces"), True
-    return InlineKeyboardButton(
-        text=text, callback_data=SubscriptionToggle(on=on, where=where).pack()
-    )
-
-
-def with_subscription_button(
-    markup: InlineKeyboardMarkup | None, subscribed: bool, where: Where
-) -> InlineKeyboardMarkup:
-    """``markup`` with its subscription button showing the current state (a new last row when
-    it has none)."""
-    button = subscription_button(subscribed, where)
-    rows: list[list[InlineKeyboardButton]] = []
-    replaced = False
-    for row in markup.inline_keyboard if markup else []:
-        new_row = []
-        for old in row:
-            if (old.callback_data or "").startswith(SubscriptionToggle.__prefix__ + ":"):
-                new_row.append(button)
-                replaced = True
-            else:
-                new_row.append(old)
-        rows.append(new_row)
-    if not replaced:
-        rows.append([button])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def subscription_status_text(subscribed: bool) -> str:
-    if subscribed:
-        return _("🔔 You are subscribed: I will send you each new piece as it comes out.")
-    return _("Subscribe, and I will send you each new piece as it comes out.")
-
-
-def subscribe_reply(changed: bool) -> tuple[str, InlineKeyboardMarkup]:
-    text = (
-        _("Done: you are subscribed. I will send you each new piece as it comes out.")
-        if changed
-        else _("You are already subscribed. I will send you each new piece as it comes out.")
-    )
-    return text, with_subscription_button(None, True, Where.REPLY)
-
-
-def unsubscribe_reply(changed: bool) -> tuple[str, InlineKeyboardMarkup]:
-    text = (
-        _("Done: you are unsubscribed and will get no more notifications.")
-        if changed
-        else _("You are not subscribed, so I send you nothing.")
-    )
-    return text, with_subscription_button(None, False, Where.REPLY)
-
-
-def toggled_alert(subscribed: bool) -> str:
-    if subscribed:
-        return _("You are subscribed to new pieces.")
-    return _("You are unsubscribed. No more notifications.")
-
-
-# -- the notification -----------------------------------------------------------------------------
-
-
-def notification_text(
-    title: str,
-    speaker: str | None,
-    when: datetime,
-    sentences: Sequence[str],
-    answers: Sequence[str] = (),
-) -> str:
-    """One message: the title, the byline and the summary, the expert's words attributed as in
-    /summary; whole sentences, as many as fit a notification."""
-    byline = " · ".join(part for part in (speaker, when.strftime("%d.%m.%Y")) if part)
-    blocks = [Block("🆕 " + title, "b"), Block(byline, "i", gap=False)]
-    kept: list[str] = []
-    for sentence in sentences:
-        if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
-            break
-        kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
-    blocks += summary_blocks(kept, answers, speaker)
-    return render(blocks)[0]
-
-
-def _sentences(summary: Sequence[str], lead: Sequence[str]) -> Sequence[str]:
-    return summary or lead
-
-
-def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
-    """The message a subscriber gets when ``piece`` is published, with its buttons."""
-    text = notification_text(
-        piece.title,
-        piece.speaker,
-        piece.published_at,
-        _sentences(piece.summary.text, piece.lead),
-        [turn.answer_text for turn in piece.turns],
-    )
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("Questions ({count})").format(count=len(piece.turns)),
-        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
-    )
-    builder.adjust(1)
-    return text, with_subscription_button(builder.as_markup(), True, Where.NOTIFICATION)
-
-
-# -- publishing: preview, progress, statistics ----------------------------------------------------
 
 
 def preview(
@@ -167,7 +51,7 @@ def preview(
         interview.title,
         interview.speaker,
         datetime.now(UTC),
-        _sentences(prepared.summary.text, interview.lead),
+        notification_sentences(prepared.summary.text, interview.lead),
         [turn.answer_text for turn in interview.turns],
     )
     builder = InlineKeyboardBuilder()

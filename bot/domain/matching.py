@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
-from bot.language import lemma_candidates
+from bot.domain.language import lemma_candidates
 
 # Bump when folding, tokens or keys change: the repository then rebuilds the index.
 # 2: the speaker's name is indexed with every quote; distorted-spelling lemmas dropped.

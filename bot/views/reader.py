@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
-from bot.chunks import Block, escape, render, shorten
-from bot.keyboards import button, markup
-from bot.models import Piece, PieceInfo
-from bot.notify_views import subscription_status_text, with_subscription_button
-from bot.quoting import summary_blocks
+from bot.domain.models import Piece, PieceInfo
+from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
+from bot.views.keyboards import button, markup
+from bot.views.render import Block, escape, render, shorten
+from bot.views.subscription import subscription_status_text, with_subscription_button
+from bot.views.summary import summary_blocks
 
 QUESTIONS_PER_PAGE = 8
 PIECES_PER_PAGE = 8

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.chunks import Block
+from bot.views.render import Block
 
 
 def summary_blocks(

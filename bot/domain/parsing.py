@@ -21,9 +21,9 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
-from bot.chunks import shorten
-from bot.language import split_sentences
-from bot.models import Interview, Quote, Turn
+from bot.domain.language import split_sentences
+from bot.domain.models import Interview, Quote, Turn
+from bot.views.render import shorten
 
 MAX_SOURCE_BYTES = 2_000_000
 MAX_TITLE_CHARS = 100
@@ -381,7 +381,7 @@ def _derive_speaker(
 
 def _is_first_name(word: str) -> bool:
     """pymorphy3 tags given names with the ``Name`` grammeme ("Сергей" yes, "Эколог" no)."""
-    from bot.language import morph
+    from bot.domain.language import morph
 
     return any("Name" in parse.tag for parse in morph().parse(word))
 

@@ -65,8 +65,9 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
-from bot.notify_views import notification, progress_text
-from storage.subscriptions import Broadcast, Claim, DeliveryState, Outcome
+from bot.domain.outbox import Broadcast, Claim, DeliveryState, Outcome
+from bot.views.editor import progress_text
+from bot.views.notification import notification
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from bot.language import morph, split_sentences, words
-from bot.models import Interview, Summary
+from bot.domain.language import morph, split_sentences, words
+from bot.domain.models import Interview, Summary
 
 Section = Literal["lead", "question", "answer", "closing"]
 
@@ -93,7 +93,7 @@ _STOP_LEMMAS = frozenset({
 def content_lemma(word: str) -> str | None:
     """The lemma of a word that carries meaning; ``None`` for function words and pronouns.
 
-    One pymorphy3 analysis per distinct word form (the lemma is ``bot.language.lemma``'s: the
+    One pymorphy3 analysis per distinct word form (the lemma is ``bot.domain.language.lemma``'s: the
     most likely parse's normal form, lower-cased, ``ё`` folded), the dominant cost on a long
     piece, hence the single parse and the cache.
     """

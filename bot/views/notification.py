@@ -1,0 +1,60 @@
+"""The message a subscriber gets when a piece is published."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.domain.models import Piece
+from bot.views.callbacks import PieceView, View, Where
+from bot.views.render import Block, render, shorten
+from bot.views.subscription import with_subscription_button
+from bot.views.summary import summary_blocks
+
+NOTIFICATION_SUMMARY_CHARS = 900
+
+
+def notification_text(
+    title: str,
+    speaker: str | None,
+    when: datetime,
+    sentences: Sequence[str],
+    answers: Sequence[str] = (),
+) -> str:
+    """One message: the title, the byline and the summary, the expert's words attributed as in
+    /summary; whole sentences, as many as fit a notification."""
+    byline = " · ".join(part for part in (speaker, when.strftime("%d.%m.%Y")) if part)
+    blocks = [Block("🆕 " + title, "b"), Block(byline, "i", gap=False)]
+    kept: list[str] = []
+    for sentence in sentences:
+        if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
+            break
+        kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
+    blocks += summary_blocks(kept, answers, speaker)
+    return render(blocks)[0]
+
+
+def notification_sentences(summary: Sequence[str], lead: Sequence[str]) -> Sequence[str]:
+    return summary or lead
+
+
+def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
+    """The message a subscriber gets when ``piece`` is published, with its buttons."""
+    text = notification_text(
+        piece.title,
+        piece.speaker,
+        piece.published_at,
+        notification_sentences(piece.summary.text, piece.lead),
+        [turn.answer_text for turn in piece.turns],
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Questions ({count})").format(count=len(piece.turns)),
+        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    )
+    builder.adjust(1)
+    return text, with_subscription_button(builder.as_markup(), True, Where.NOTIFICATION)
