@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from enum import StrEnum
 from itertools import pairwise
 
 from bot.domain.language import split_sentences
@@ -29,10 +30,26 @@ MAX_SOURCE_BYTES = 2_000_000
 MAX_TITLE_CHARS = 100
 
 
+class ParseProblem(StrEnum):
+    """Why a source file cannot be published; views map every member to a reply."""
+
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    ENCODING = "encoding"
+    BINARY = "binary"
+    RTF = "rtf"
+    HTML = "html"
+    NO_TURNS = "no_turns"
+    NO_ANSWERS = "no_answers"
+    UNANSWERED = "unanswered"
+    EMPTY_TURN = "empty_turn"
+    NO_TITLE = "no_title"
+
+
 class ParseError(ValueError):
     """A user mistake in a source file. ``code`` is stable (for translations); str() is English."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ParseProblem, message: str) -> None:
         super().__init__(message)
         self.code = code
 
@@ -46,10 +63,10 @@ _LETTER = re.compile(r"[^\W\d_]")
 def decode_source(data: bytes) -> str:
     """Bytes of an uploaded file → text; refuses what is not a text file clearly."""
     if not data.strip():
-        raise ParseError("empty", "the file is empty")
+        raise ParseError(ParseProblem.EMPTY, "the file is empty")
     if len(data) > MAX_SOURCE_BYTES:
         raise ParseError(
-            "too_large",
+            ParseProblem.TOO_LARGE,
             f"the file is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
         )
     for bom, encoding in (
@@ -61,9 +78,11 @@ def decode_source(data: bytes) -> str:
             try:
                 return _check_text(data.decode(encoding))
             except UnicodeDecodeError as exc:
-                raise ParseError("encoding", f"the file is not valid {encoding.upper()}") from exc
+                raise ParseError(
+                    ParseProblem.ENCODING, f"the file is not valid {encoding.upper()}"
+                ) from exc
     if b"\x00" in data:
-        raise ParseError("binary", "the file is binary, not plain text")
+        raise ParseError(ParseProblem.BINARY, "the file is binary, not plain text")
     try:
         return _check_text(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -73,11 +92,15 @@ def decode_source(data: bytes) -> str:
     try:
         text = data.decode("cp1251")
     except UnicodeDecodeError as exc:
-        raise ParseError("encoding", "the file is neither UTF-8 nor Windows-1251 text") from exc
+        raise ParseError(
+            ParseProblem.ENCODING, "the file is neither UTF-8 nor Windows-1251 text"
+        ) from exc
     letters = _LETTER.findall(text)
     cyrillic = _CYRILLIC.findall(text)
     if not letters or len(cyrillic) / len(letters) < 0.6:
-        raise ParseError("encoding", "the file is not UTF-8 text (save it as UTF-8 and try again)")
+        raise ParseError(
+            ParseProblem.ENCODING, "the file is not UTF-8 text (save it as UTF-8 and try again)"
+        )
     return _check_text(text)
 
 
@@ -87,12 +110,16 @@ _HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|meta|div|p|br|span|table)\b
 def _check_text(text: str) -> str:
     head = text.lstrip("\ufeff \t\r\n")
     if head.startswith("{\\rtf"):
-        raise ParseError("rtf", "the file is an RTF document: save it as plain text (.txt)")
+        raise ParseError(
+            ParseProblem.RTF, "the file is an RTF document: save it as plain text (.txt)"
+        )
     if head[:15].lower().startswith(("<!doctype", "<html")) or len(_HTML_TAG.findall(text)) >= 3:
-        raise ParseError("html", "the file is a web page (HTML): save it as plain text (.txt)")
+        raise ParseError(
+            ParseProblem.HTML, "the file is a web page (HTML): save it as plain text (.txt)"
+        )
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")
     if controls > max(3, len(text) // 1000):
-        raise ParseError("binary", "the file is binary, not plain text")
+        raise ParseError(ParseProblem.BINARY, "the file is binary, not plain text")
     return text
 
 
@@ -186,7 +213,7 @@ def parse_interview(
     """Parse a (decoded) interview text. Raises ``ParseError`` when it is not one."""
     text = normalise(text)
     if not text:
-        raise ParseError("empty", "the file is empty")
+        raise ParseError(ParseProblem.EMPTY, "the file is empty")
     lines = _lines(text)
     labelled = _labelled_layout(lines)
     if labelled is not None:
@@ -196,14 +223,14 @@ def parse_interview(
         a_label = None
     if len(items) < 2:
         raise ParseError(
-            "no_turns",
+            ParseProblem.NO_TURNS,
             "no question/answer turns found: turns start with a dash (— ) or a label "
             "such as 'Вопрос:'/'Ответ:'",
         )
     if len(items) % 2:
         last = items[-1].paragraphs[0]
         raise ParseError(
-            "unanswered",
+            ParseProblem.UNANSWERED,
             f"the last question has no answer: {last[:80]!r}",
         )
     lead = [line.text for line in lines[:start]]
@@ -220,7 +247,9 @@ def parse_interview(
     derived_title, lead = _title_and_lead(lead)
     chosen_title = _clean_title(title) if title else derived_title
     if not chosen_title:
-        raise ParseError("no_title", "the piece has no lead to take a title from; pass --title")
+        raise ParseError(
+            ParseProblem.NO_TITLE, "the piece has no lead to take a title from; pass --title"
+        )
     return Interview(
         title=chosen_title,
         lead=tuple(lead),
@@ -243,7 +272,7 @@ def _dash_layout(lines: list[_Line]) -> tuple[int, list[_Item], list[str]]:
     answers = items[1::2]
     if len(items) >= 4 and sum(a.paragraphs[-1].endswith("?") for a in answers) * 2 > len(answers):
         raise ParseError(
-            "no_answers",
+            ParseProblem.NO_ANSWERS,
             "the turns look like questions only: every other dash turn should be an answer",
         )
     return first, items, closing
@@ -317,7 +346,7 @@ def _labelled_layout(
     first, items, closing = _assemble(lines, openers)
     for item in items:
         if not item.paragraphs:
-            raise ParseError("empty_turn", f"a turn labelled {item.label!r} has no text")
+            raise ParseError(ParseProblem.EMPTY_TURN, f"a turn labelled {item.label!r} has no text")
     return first, items, closing, a_label
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.outbox import Broadcast, SubscriberCounts
-from bot.domain.parsing import ParseError
+from bot.domain.parsing import ParseError, ParseProblem
 from bot.views.callbacks import DraftAction
 from bot.views.notification import notification_sentences, notification_text
 from bot.views.render import Block, escape, render, shorten
@@ -148,26 +148,45 @@ def stats_text(counts: SubscriberCounts, broadcasts: Sequence[Broadcast]) -> str
     return render(blocks)[0]
 
 
+def parse_problem_text(problem: ParseProblem) -> str:
+    """What the editor should do about ``problem``, in the editor's language."""
+    match problem:
+        case ParseProblem.EMPTY:
+            return _("The file is empty.")
+        case ParseProblem.TOO_LARGE:
+            return _("The file is too large.")
+        case ParseProblem.ENCODING:
+            return _(
+                "The file is not UTF-8 (or Windows-1251) text. Save it as UTF-8 and send it again."
+            )
+        case ParseProblem.BINARY:
+            return _("This is not a plain text file. Send the interview as a .txt file.")
+        case ParseProblem.RTF:
+            return _("This is an RTF document. Save it as plain text (.txt) and send it again.")
+        case ParseProblem.HTML:
+            return _("This is a web page (HTML). Save it as plain text (.txt) and send it again.")
+        case ParseProblem.NO_TURNS:
+            return _(
+                "I found no questions and answers. Each turn should start with a dash (— ) or "
+                "with a label such as “Вопрос:” / “Ответ:”."
+            )
+        case ParseProblem.NO_ANSWERS:
+            return _(
+                "The turns look like questions only: every other dash turn should be an answer."
+            )
+        case ParseProblem.UNANSWERED:
+            return _("The last question has no answer.")
+        case ParseProblem.EMPTY_TURN:
+            return _("A question or an answer has a label but no text.")
+        case ParseProblem.NO_TITLE:
+            return _("The piece has no lead to take a title from.")
+    assert_never(problem)
+
+
 def parse_error_text(error: ParseError) -> str:
     """Why a file cannot be published, in the editor's language (details stay in English)."""
-    reasons = {
-        "empty": _("The file is empty."),
-        "too_large": _("The file is too large."),
-        "encoding": _(
-            "The file is not UTF-8 (or Windows-1251) text. Save it as UTF-8 and send it again."
-        ),
-        "binary": _("This is not a plain text file. Send the interview as a .txt file."),
-        "no_turns": _(
-            "I found no questions and answers. Each turn should start with a dash (— ) or with "
-            "a label such as “Вопрос:” / “Ответ:”."
-        ),
-        "unanswered": _("The last question has no answer."),
-        "empty_turn": _("A question or an answer has a label but no text."),
-        "no_title": _("The piece has no lead to take a title from."),
-    }
-    reason = reasons.get(error.code, _("This file is not an interview I can read."))
     details = _("Details: {details}").format(details=escape(shorten(str(error), 300)))
-    return f"{reason}\n<i>{details}</i>"
+    return f"{parse_problem_text(error.code)}\n<i>{details}</i>"
 
 
 def not_an_editor_text() -> str:
