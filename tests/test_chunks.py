@@ -8,7 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.views.render import MESSAGE_LIMIT, Block, render, shorten, utf16_len
+from bot.domain.language import shorten
+from bot.views.render import MESSAGE_LIMIT, Block, render, utf16_len
 
 TAG = re.compile(r"</?(?:b|i|a)(?: [^>]*)?>")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.language import split_sentences
+from bot.domain.language import shorten, split_sentences
 from bot.domain.models import Interview, Summary, Turn
 from bot.domain.parsing import parse_interview
 from bot.domain.summarizer import (
@@ -16,7 +16,6 @@ from bot.domain.summarizer import (
     SUMMARY_MAX_CHARS,
     content_terms,
     lexrank,
-    shorten,
     summarize,
     tfidf_vectors,
 )
@@ -235,10 +234,14 @@ def test_shorten_cuts_at_a_clause_and_leaves_no_dangling_word():
         "отношений, основанных на взаимной выгоде и прозрачных интересах, особенно в контексте "
         "инвестиций и энергетического партнёрства."
     )
-    short = shorten(text)
+    short = shorten(text, GIST_MAX_CHARS, at_clause=True)
     assert short.endswith("интересах…")
-    assert shorten("Короткое предложение.") == "Короткое предложение."
-    words_only = shorten("слово " * 20 + "в «кавычках и дальше " + "текст " * 30, 140)
+    assert (
+        shorten("Короткое предложение.", GIST_MAX_CHARS, at_clause=True) == "Короткое предложение."
+    )
+    words_only = shorten(
+        "слово " * 20 + "в «кавычках и дальше " + "текст " * 30, 140, at_clause=True
+    )
     assert len(words_only) <= 140
     assert words_only.count("«") == words_only.count("»")
     assert not re.search(r"\s(?:в|и|на)…$", words_only)

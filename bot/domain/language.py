@@ -1,4 +1,4 @@
-"""Russian-aware text tools shared by ingest, summaries and search.
+"""Russian-aware text tools shared by ingest, summaries, search and views (one ``shorten``).
 
 razdel splits sentences and words knowing Russian abbreviations and initials; pymorphy3 gives
 lemmas. The analyzer is loaded once, lazily (about 0.1 s and 15 MB), and lemma lookups are cached.
@@ -6,6 +6,7 @@ lemmas. The analyzer is loaded once, lazily (about 0.1 s and 15 MB), and lemma l
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -60,3 +61,75 @@ def lemma_candidates(word: str) -> tuple[str, ...]:
     for parse in kept:
         seen.setdefault(parse.normal_form.replace("ё", "е"), None)
     return tuple(seen)
+
+
+# -- shortening ---------------------------------------------------------------------------------
+
+_CLAUSE_BREAKS = (", ", "; ", ": ", " — ", " – ", " - ")
+_PAIRS = (("«", "»"), ("(", ")"), ("„", "“"))
+_DANGLING_POS = frozenset({"PREP", "CONJ", "PRCL"})
+
+
+def shorten(text: str, limit: int, *, at_clause: bool = False) -> str:
+    """``text`` on one line in at most ``limit`` characters, cut with "…" when longer.
+
+    The cut falls at a word boundary in the second half; with ``at_clause`` (gists) it prefers
+    the end of a clause that does not leave a dependent clause hanging, and trims an unclosed
+    quote or bracket and dangling function words."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    window = text[: limit - 1]
+    space = window.rfind(" ")
+    if not at_clause:
+        return (window[:space] if space > limit // 2 else window).rstrip(' ,;:—–-(«"') + "…"
+    cut = _clause_cut(window, int(limit * 0.45))
+    if cut is None:
+        cut = window[:space] if space > 0 else window
+    cut = _trim_tail(cut)
+    return (cut or window.rstrip()) + "…"
+
+
+_BREAK = re.compile("|".join(re.escape(mark) for mark in _CLAUSE_BREAKS))
+# A clause opening with one of these needs the clause after it: "…, и если X, [мы сделаем Y]".
+_DEPENDENT = re.compile(
+    r"^(?:(?:и|а|но)\s+)?(?:если|когда|чтобы|хотя|пока|потому что|так как|поскольку|"
+    r"как только|после того как|прежде чем|несмотря на то)\b",
+    re.IGNORECASE,
+)
+
+
+def _clause_cut(window: str, minimum: int) -> str | None:
+    """The longest prefix ending at a clause boundary that does not end on a dependent clause."""
+    breaks = [m.start() for m in _BREAK.finditer(window)]
+    for position, end in reversed(list(enumerate(breaks))):
+        if end < minimum:
+            return None
+        start = breaks[position - 1] if position else 0
+        clause = _BREAK.sub("", window[start:end], count=1) if position else window[:end]
+        if not _DEPENDENT.match(clause.strip()):
+            return window[:end]
+    return None
+
+
+def _trim_tail(cut: str) -> str:
+    """Drop an unclosed quote or bracket, trailing punctuation and dangling function words."""
+    for _ in range(20):
+        before = cut
+        for open_mark, close_mark in _PAIRS:
+            if cut.count(open_mark) > cut.count(close_mark):
+                cut = cut[: cut.rfind(open_mark)]
+        cut = cut.rstrip(' ,;:—–-"«„(')
+        last = cut.rsplit(" ", 1)
+        if len(last) == 2 and _is_dangling(last[1]):
+            cut = last[0]
+        if cut == before:
+            break
+    return cut
+
+
+def _is_dangling(word: str) -> bool:
+    low = word.lower()
+    if not low.isalpha():
+        return False
+    return morph().tag(low)[0].POS in _DANGLING_POS or low in {"который", "которые", "которая"}

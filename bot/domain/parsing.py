@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
 
-from bot.domain.language import split_sentences
+from bot.domain.furniture import is_credit
+from bot.domain.language import shorten, split_sentences
 from bot.domain.models import Interview, Quote, Turn
-from bot.views.render import shorten
 
 MAX_SOURCE_BYTES = 2_000_000
 MAX_TITLE_CHARS = 100
@@ -186,13 +186,6 @@ _QUESTION_LABELS = {
     "ведущая",
 }
 _ANSWER_LABELS = {"ответ", "о", "a", "answer"}
-_CREDIT = re.compile(
-    r"^(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|источник(?:и)?\s+фото|автор(?:\s+фото)?|"
-    r"беседовал[аи]?|(?:интервью\s+|материал\s+)?(?:подготовил|записал|взял)[аи]?|текст|"
-    r"photos?|photo\s+by|image|source|credits?|interview\s+by)\b",
-    re.IGNORECASE,
-)
-_MAX_CREDIT_CHARS = 160
 
 
 def _label_key(label: str) -> str:
@@ -353,7 +346,7 @@ def _labelled_layout(
 def _split_credits(paragraphs: list[str]) -> tuple[list[str], list[str]]:
     text, credits = [], []
     for paragraph in paragraphs:
-        if len(paragraph) <= _MAX_CREDIT_CHARS and _CREDIT.match(paragraph):
+        if is_credit(paragraph):
             credits.append(paragraph)
         else:
             text.append(paragraph)

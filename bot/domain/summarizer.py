@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from bot.domain.language import morph, split_sentences, words
+from bot.domain.furniture import is_credit
+from bot.domain.language import morph, shorten, split_sentences, words
 from bot.domain.models import Interview, Summary
 
 Section = Literal["lead", "question", "answer", "closing"]
@@ -52,7 +53,7 @@ FULL_TERMS = 7  # from this many content words a sentence is not penalised for b
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class Method:
     """Knobs of the method; the defaults are the shipped ones (other values for experiments)."""
 
     priors: bool = True  # lead first, thin/anaphoric sentences held back
@@ -64,7 +65,7 @@ class Settings:
     announcement_penalty: float = 0.5
 
 
-DEFAULT_SETTINGS = Settings()
+DEFAULT_METHOD = Method()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +116,6 @@ def content_terms(text: str) -> tuple[str, ...]:
 
 # -- sentences -----------------------------------------------------------------------------------
 
-_CREDIT = re.compile(
-    r"^(?:фото|видео|иллюстраци|источник|автор|беседовал|подготовил|записал|текст\s*:|"
-    r"материал подготовил|photo|source|credits?)",
-    re.IGNORECASE,
-)
 # First words that make a sentence lean on the one before it ("Поэтому…", "В этом контексте…").
 _ANAPHORIC = re.compile(
     r"^(?:это|этот|эта|эти|этим|этого|этому|он|она|оно|они|его|ее|её|их|ему|ей|им|"
@@ -170,10 +166,6 @@ def is_question(text: str) -> bool:
 def is_heading(text: str) -> bool:
     """A line without a sentence end, as headings and rubrics are."""
     return not re.search(r"[.!…][»\"”)]*$", text.rstrip())
-
-
-def is_credit(text: str) -> bool:
-    return len(text) <= 160 and _CREDIT.match(text.lstrip("—–- ")) is not None
 
 
 def is_candidate(
@@ -229,7 +221,7 @@ def _is_infinitive(word: str) -> bool:
     return "INFN" in morph().parse(word)[0].tag
 
 
-def substance(sentence: Sentence, settings: Settings) -> float:
+def substance(sentence: Sentence, settings: Method) -> float:
     """How much a sentence says on its own: thin, anaphoric or announcing ones score below 1."""
     if not settings.priors:
         return 1.0
@@ -327,7 +319,7 @@ def centroid_scores(vectors: list[Vector]) -> list[float]:
     return [dot(vector, total) / norm for vector in vectors]
 
 
-def centrality(vectors: list[Vector], settings: Settings) -> list[float]:
+def centrality(vectors: list[Vector], settings: Method) -> list[float]:
     scores = (
         lexrank(vectors, settings.damping)
         if settings.centrality == "lexrank"
@@ -362,7 +354,7 @@ def select(
     relevance: dict[int, float],
     vectors: list[Vector],
     budget: Budget,
-    settings: Settings,
+    settings: Method,
     chosen: Sequence[Sentence] = (),
 ) -> list[Sentence]:
     """Greedy MMR within a budget; returns the chosen sentences in document order."""
@@ -398,7 +390,7 @@ def _best(
     redundancy: dict[int, float],
     used: int,
     budget: Budget,
-    settings: Settings,
+    settings: Method,
     strict: bool,
 ) -> Sentence | None:
     per_turn = Counter(s.turn for s in picked if s.section == "answer")
@@ -425,7 +417,7 @@ def _best(
 
 
 def opening(
-    sentences: list[Sentence], settings: Settings, max_chars: int = MAX_SENTENCE_CHARS
+    sentences: list[Sentence], settings: Method, max_chars: int = MAX_SENTENCE_CHARS
 ) -> list[Sentence]:
     """The lead's first statement that fits: what happened opens every summary."""
     if not settings.priors:
@@ -440,76 +432,13 @@ def opening(
 
 # -- gists ---------------------------------------------------------------------------------------
 
-_CLAUSE_BREAKS = (", ", "; ", ": ", " — ", " – ", " - ")
-_PAIRS = (("«", "»"), ("(", ")"), ("„", "“"))
-_DANGLING_POS = frozenset({"PREP", "CONJ", "PRCL"})
-
-
-def shorten(text: str, limit: int = GIST_MAX_CHARS) -> str:
-    """Cut a sentence to ``limit`` characters at a clause (else word) boundary, ending in "…"."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    window = text[: limit - 1]
-    cut = _clause_cut(window, int(limit * 0.45))
-    if cut is None:
-        space = window.rfind(" ")
-        cut = window[:space] if space > 0 else window
-    cut = _trim_tail(cut)
-    return (cut or window.rstrip()) + "…"
-
-
-_BREAK = re.compile("|".join(re.escape(mark) for mark in _CLAUSE_BREAKS))
-# A clause opening with one of these needs the clause after it: "…, и если X, [мы сделаем Y]".
-_DEPENDENT = re.compile(
-    r"^(?:(?:и|а|но)\s+)?(?:если|когда|чтобы|хотя|пока|потому что|так как|поскольку|"
-    r"как только|после того как|прежде чем|несмотря на то)\b",
-    re.IGNORECASE,
-)
-
-
-def _clause_cut(window: str, minimum: int) -> str | None:
-    """The longest prefix ending at a clause boundary that does not end on a dependent clause."""
-    breaks = [m.start() for m in _BREAK.finditer(window)]
-    for position, end in reversed(list(enumerate(breaks))):
-        if end < minimum:
-            return None
-        start = breaks[position - 1] if position else 0
-        clause = _BREAK.sub("", window[start:end], count=1) if position else window[:end]
-        if not _DEPENDENT.match(clause.strip()):
-            return window[:end]
-    return None
-
-
-def _trim_tail(cut: str) -> str:
-    """Drop an unclosed quote or bracket, trailing punctuation and dangling function words."""
-    for _ in range(20):
-        before = cut
-        for open_mark, close_mark in _PAIRS:
-            if cut.count(open_mark) > cut.count(close_mark):
-                cut = cut[: cut.rfind(open_mark)]
-        cut = cut.rstrip(' ,;:—–-"«„(')
-        last = cut.rsplit(" ", 1)
-        if len(last) == 2 and _is_dangling(last[1]):
-            cut = last[0]
-        if cut == before:
-            break
-    return cut
-
-
-def _is_dangling(word: str) -> bool:
-    low = word.lower()
-    if not low.isalpha():
-        return False
-    return morph().tag(low)[0].POS in _DANGLING_POS or low in {"который", "которые", "которая"}
-
 
 def gist(
     answer: list[Sentence],
     question_vector: Vector,
     vectors: list[Vector],
     central: list[float],
-    settings: Settings,
+    settings: Method,
 ) -> str:
     """The answer's most central sentence that also answers the question, shortened."""
     if not answer:
@@ -528,13 +457,13 @@ def gist(
         return relevance * substance(sentence, settings) * fits
 
     best = max(statements, key=value)
-    return shorten(best.text)
+    return shorten(best.text, GIST_MAX_CHARS, at_clause=True)
 
 
 # -- the summary ---------------------------------------------------------------------------------
 
 
-def summarize(interview: Interview, settings: Settings = DEFAULT_SETTINGS) -> Summary:
+def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summary:
     """Default (3–5 sentences, ≤ 800 characters), short, long summaries and a gist per turn."""
     sentences = sentences_of(interview)
     vectors = tfidf_vectors(sentences)

@@ -15,11 +15,12 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain.language import shorten
 from bot.domain.outbox import Broadcast, SubscriberCounts
 from bot.domain.parsing import ParseError, ParseProblem
 from bot.views.callbacks import DraftAction
 from bot.views.notification import notification_sentences, notification_text
-from bot.views.render import Block, escape, render, shorten
+from bot.views.render import Block, escape, render
 
 if TYPE_CHECKING:
     from bot.publishing import Prepared

@@ -9,9 +9,10 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain.language import shorten
 from bot.domain.models import Piece
 from bot.views.callbacks import PieceView, View, Where
-from bot.views.render import Block, render, shorten
+from bot.views.render import Block, render
 from bot.views.subscription import with_subscription_button
 from bot.views.summary import summary_blocks
 

@@ -21,12 +21,13 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.domain.language import shorten
 from bot.domain.matching import clean
 from bot.domain.models import QuoteHit
 from bot.i18n import DEFAULT_LOCALE
 from bot.views.callbacks import AnswerView
 from bot.views.reader import Screen
-from bot.views.render import Block, escape, render, shorten
+from bot.views.render import Block, escape, render
 
 CONTENT_LOCALE = DEFAULT_LOCALE  # the language of the published pieces
 TITLE_CHARS = 100

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.views.keyboards import button, markup
-from bot.views.render import Block, escape, render, shorten
+from bot.views.render import Block, escape, render
 from bot.views.subscription import subscription_status_text, with_subscription_button
 from bot.views.summary import summary_blocks
 

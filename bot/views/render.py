@@ -123,15 +123,3 @@ def _word_cut(text: str, room: int) -> int:
     if cut == 0:  # one word longer than a message: no better place to cut
         cut = len(text[:room].encode("utf-16-le")[: room * 2].decode("utf-16-le", "ignore"))
     return cut
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(' ,;:—–-(«"') + "…"

@@ -28,7 +28,7 @@ from bot.domain.language import lemma, lemma_candidates, morph, words
 from bot.domain.models import Interview, Turn
 from bot.domain.parsing import parse_interview
 from bot.domain.summarizer import (
-    Settings,
+    Method,
     content_lemma,
     content_terms,
     is_question,
@@ -203,7 +203,7 @@ def clear_caches() -> None:
 System = Callable[[Interview, int], list[str]]
 
 
-def ours(settings: Settings) -> System:
+def ours(settings: Method) -> System:
     return lambda interview, _k: list(summarize(interview, settings).text)
 
 
@@ -249,7 +249,7 @@ def structure(case_list: Sequence[Case], systems: dict[str, System]) -> str:
                 chars += len(sentence.text) + 1
                 questions += is_question(sentence.text) or sentence.section == "question"
                 answers += sentence.section == "answer"
-                weak += substance(sentence, Settings()) < 0.5
+                weak += substance(sentence, Method()) < 0.5
         n = len(case_list)
         lines.append(
             f"| {name} | {count / n:.1f} | {chars / n:.0f} | {questions} | "
@@ -281,7 +281,7 @@ def main() -> None:
     for case in case_list:  # warm the lemma cache so per-piece times measure the method
         summarize(case.interview)
 
-    systems: dict[str, System] = {"ours": ours(Settings()), "Lead-3": lead3, "TextRank": textrank}
+    systems: dict[str, System] = {"ours": ours(Method()), "Lead-3": lead3, "TextRank": textrank}
     print(f"ROUGE F1 on lemmas, {len(case_list)} interviews (pymorphy3 load {load_ms:.0f} ms)\n")
     print(table(case_list, systems, per_piece=True))
     print("\nWhat the summaries are made of (totals over the pieces, per piece where averaged)\n")
@@ -289,11 +289,11 @@ def main() -> None:
 
     if args.ablation:
         variants: dict[str, System] = {
-            "ours": ours(Settings()),
-            "no priors": ours(Settings(priors=False)),
-            "no MMR": ours(Settings(mmr=False)),
-            "centroid": ours(Settings(centrality="centroid")),
-            "no priors, no MMR": ours(Settings(priors=False, mmr=False)),
+            "ours": ours(Method()),
+            "no priors": ours(Method(priors=False)),
+            "no MMR": ours(Method(mmr=False)),
+            "centroid": ours(Method(centrality="centroid")),
+            "no priors, no MMR": ours(Method(priors=False, mmr=False)),
         }
         print("\nAblation (averages)\n")
         print(table(case_list, variants, per_piece=False))
@@ -317,10 +317,10 @@ def main() -> None:
     if args.ablation:
         print("\nNear-duplicate pairs on the synthetic piece (default / long summary)\n")
         for name, settings in {
-            "ours": Settings(),
-            "no MMR": Settings(mmr=False),
-            "no priors": Settings(priors=False),
-            "no priors, no MMR": Settings(priors=False, mmr=False),
+            "ours": Method(),
+            "no MMR": Method(mmr=False),
+            "no priors": Method(priors=False),
+            "no priors, no MMR": Method(priors=False, mmr=False),
         }.items():
             variant = summarize(long_piece, settings)
             pairs = f"{near_duplicates(variant.text)} / {near_duplicates(variant.long)}"
