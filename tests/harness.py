@@ -18,7 +18,7 @@ from bot.app import build_bot, build_dispatcher
 from bot.config import Settings
 from bot.publishing import ensure_seed
 from storage import Repository
-from tests.emulator import BotAPIEmulator, SentMessage
+from tests.fakegram import BotAPIEmulator, SentMessage
 
 
 async def start_bot_process(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:

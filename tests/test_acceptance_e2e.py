@@ -37,7 +37,7 @@ from bot.domain.language import morph, split_sentences
 from bot.domain.models import Piece
 from bot.publishing import ensure_seed
 from storage import Repository
-from tests.emulator import BotAPIEmulator, SentMessage, parse_html, utf16_len
+from tests.fakegram import BotAPIEmulator, SentMessage, parse_html, utf16_len
 from tests.harness import Harness, running_bot, start_bot_process
 from tests.test_reading_e2e import publish_cli
 

@@ -25,7 +25,7 @@ from bot.publishing import prepare, store
 from bot.views.callbacks import PieceView, SubscriptionToggle, View
 from storage import Repository
 from tests.conftest import DATA
-from tests.emulator import BotAPIEmulator, Call
+from tests.fakegram import BotAPIEmulator, Call
 from tests.harness import emulator_settings
 
 I18N = build_i18n()

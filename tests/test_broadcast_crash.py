@@ -20,7 +20,7 @@ from bot.publishing import prepare, store
 from storage import Repository
 from storage import subscriptions as subs
 from tests.conftest import DATA
-from tests.emulator import BotAPIEmulator
+from tests.fakegram import BotAPIEmulator
 
 READERS = 400
 FIRST = 700_000

@@ -36,7 +36,7 @@ from aiogram.types import (
     Message,
 )
 
-from tests.emulator import BotAPIEmulator, parse_html, utf16_len
+from tests.fakegram import BotAPIEmulator, parse_html, utf16_len
 
 USER = 1001
 

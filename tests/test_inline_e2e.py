@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tests.emulator import parse_html
+from tests.fakegram import parse_html
 from tests.harness import Harness, running_bot
 
 READER = 601

@@ -18,7 +18,7 @@ from bot.config import Settings, SettingsError
 from bot.publishing import ensure_seed
 from bot.webhook import build_webhook_app
 from storage import Repository
-from tests.emulator import BotAPIEmulator
+from tests.fakegram import BotAPIEmulator
 from tests.harness import emulator_settings, running_bot, start_bot_process
 
 READER = 777

@@ -39,7 +39,7 @@ from handlers.search import inline_search, parse_offset
 from storage import Repository
 from storage import search as search_sql
 from tests.conftest import DATA
-from tests.emulator import parse_html
+from tests.fakegram import parse_html
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 

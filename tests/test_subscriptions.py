@@ -14,7 +14,7 @@ from bot.views.callbacks import DraftAction
 from storage import Repository
 from storage.subscriptions import DeliveryState, Outcome, SubscriberState
 from tests.conftest import DATA
-from tests.emulator import SentMessage
+from tests.fakegram import SentMessage
 from tests.harness import Harness, running_bot
 
 EDITOR = 77

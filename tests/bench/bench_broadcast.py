@@ -53,7 +53,7 @@ def _serve(conn: Connection, chats: int) -> None:
 
 
 async def _serve_async(conn: Connection, chats: int) -> None:
-    from tests.emulator import BotAPIEmulator
+    from tests.fakegram import BotAPIEmulator
 
     loop = asyncio.get_running_loop()
     cpu = time.process_time()

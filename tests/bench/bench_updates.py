@@ -28,7 +28,7 @@ from storage import Repository
 
 
 def serve_emulator(ready: multiprocessing.Queue, commands: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    from tests.emulator import BotAPIEmulator
+    from tests.fakegram import BotAPIEmulator
 
     async def main() -> None:
         async with BotAPIEmulator() as emu:
