@@ -105,8 +105,8 @@ def _serve(settings: Settings, command: str) -> int:
 
 
 def _publish(settings: Settings, path: Path, title: str | None, speaker: str | None) -> int:
-    from bot.publishing import prepare, store
-    from storage import DuplicatePieceError, Repository
+    from bot.publishing import Published, prepare, publish
+    from storage import Repository
 
     try:
         data = path.read_bytes()
@@ -119,26 +119,26 @@ def _publish(settings: Settings, path: Path, title: str | None, speaker: str | N
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2
 
-    async def _store() -> tuple[int, int]:
+    async def _store() -> Published:
         repo = await Repository.open(settings.database_path)
         try:
-            piece_id = await store(repo, prepared)
-            broadcast = await repo.get_broadcast(piece_id)
-            return piece_id, broadcast.total if broadcast else 0
+            return await publish(repo, prepared)
         finally:
             await repo.close()
 
-    try:
-        piece_id, recipients = asyncio.run(_store())
-    except DuplicatePieceError as error:
-        print(f"error: {path}: this text is {error}", file=sys.stderr)
+    published = asyncio.run(_store())
+    if not published.new:
+        print(
+            f"error: {path}: this text is already published as piece {published.piece_id}",
+            file=sys.stderr,
+        )
         return 3
     interview = prepared.interview
-    print(piece_id)
+    print(published.piece_id)
     print(
-        f"published piece {piece_id}: {interview.title!r}, {len(interview.turns)} questions, "
-        f"speaker {interview.speaker or 'unknown'}; {recipients} subscribers to notify "
-        "(the running bot sends them)",
+        f"published piece {published.piece_id}: {interview.title!r}, {len(interview.turns)} "
+        f"questions, speaker {interview.speaker or 'unknown'}; {published.recipients} subscribers "
+        "to notify (the running bot sends them)",
         file=sys.stderr,
     )
     return 0

@@ -1,4 +1,9 @@
-"""From a source file to a stored piece: decode, parse, summarize, store — one transaction."""
+"""Publishing, written once for the CLI, the admin /publish flow and the bundled seed.
+
+``prepare`` turns a file's bytes into a parsed, summarized piece (pure: a preview needs nothing
+more); ``publish`` stores it with its subscribers' deliveries in one transaction and says what
+happened; ``ensure_seed`` publishes the bundled interview into an empty archive.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from importlib.resources import files
 from bot.domain.models import Interview, Quote, Summary
 from bot.domain.parsing import decode_source, extract_quotes, parse_interview, source_hash
 from bot.domain.summarizer import summarize
-from storage import Repository
+from storage import DuplicatePieceError, Repository
 
 SEED_FILE = "c5-summit-kuramaev-interview.txt"
 SEED_TITLE = "Байкадам Курамаев: саммит C5+1 и новая роль Казахстана"
@@ -31,10 +36,31 @@ def prepare(data: bytes, *, title: str | None = None, speaker: str | None = None
     return Prepared(interview, summarize(interview), extract_quotes(interview), source_hash(text))
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What ``publish`` did: a new piece with its recipients, or the piece that already has
+    this text (``new`` is False and nobody is notified again)."""
+
+    piece_id: int
+    new: bool
+    recipients: int
+
+
 async def store(repo: Repository, prepared: Prepared) -> int:
+    """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
+    is already published."""
     return await repo.add_piece(
         prepared.interview, prepared.summary, prepared.quotes, source_hash=prepared.source_hash
     )
+
+
+async def publish(repo: Repository, prepared: Prepared) -> Published:
+    try:
+        piece_id = await store(repo, prepared)
+    except DuplicatePieceError as error:
+        return Published(error.piece_id, new=False, recipients=0)
+    broadcast = await repo.get_broadcast(piece_id)
+    return Published(piece_id, new=True, recipients=broadcast.total if broadcast else 0)
 
 
 def seed_bytes() -> bytes:

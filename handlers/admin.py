@@ -20,11 +20,12 @@ from aiogram.types import CallbackQuery, Document, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
+from bot import publishing
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.domain.drafts import DraftState
 from bot.domain.parsing import MAX_SOURCE_BYTES, ParseError
-from bot.publishing import prepare, store
+from bot.publishing import prepare
 from bot.views.callbacks import DraftAction
 from bot.views.editor import (
     already_published_text,
@@ -41,7 +42,8 @@ from bot.views.editor import (
     published_text,
     stats_text,
 )
-from storage import DuplicatePieceError, Repository
+from handlers.screens import chat_of, editable
+from storage import Repository
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +85,12 @@ async def publish(message: Message, bot: Bot, repo: Repository) -> None:
         await message.answer(file_too_large_text())
         return
     try:
-        data = (await bot.download(document)).read()  # type: ignore[union-attr]
+        downloaded = await bot.download(document)
+        data = downloaded.read() if downloaded is not None else None
     except (TelegramAPIError, ClientError, OSError) as error:
         logger.warning("Could not download %s: %s", document.file_id, error)
+        data = None
+    if data is None:
         await message.answer(download_failed_text())
         return
     try:
@@ -116,9 +121,10 @@ async def publish(message: Message, bot: Bot, repo: Repository) -> None:
 
 
 async def _drop_buttons(callback: CallbackQuery) -> None:
-    if isinstance(callback.message, Message):
+    message = editable(callback)
+    if message is not None:
         try:
-            await callback.message.edit_reply_markup(reply_markup=None)
+            await message.edit_reply_markup(reply_markup=None)
         except TelegramBadRequest as error:
             logger.info("Could not remove the preview buttons: %s", error.message)
 
@@ -126,6 +132,7 @@ async def _drop_buttons(callback: CallbackQuery) -> None:
 async def confirm(
     callback: CallbackQuery,
     callback_data: DraftAction,
+    bot: Bot,
     repo: Repository,
     settings: Settings,
     i18n: I18n,
@@ -147,15 +154,12 @@ async def confirm(
         prepared = await asyncio.to_thread(prepare, draft.source)
     except ParseError as error:  # it parsed for the preview; only a changed parser gets here
         await callback.answer()
-        await callback.bot.send_message(draft.chat_id, parse_error_text(error))  # type: ignore[union-attr]
+        await bot.send_message(draft.chat_id, parse_error_text(error))
         return
-    try:
-        piece_id = await store(repo, prepared)
-        new = True
-    except DuplicatePieceError as error:
-        piece_id, new = error.piece_id, False
+    published = await publishing.publish(repo, prepared)
+    piece_id, new = published.piece_id, published.new
     await repo.close_draft(draft.id, DraftState.PUBLISHED, piece_id)
-    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    chat_id = chat_of(callback)
     broadcast = None
     if new:
         await repo.update_broadcast(
@@ -172,8 +176,6 @@ async def confirm(
         )
     await callback.answer(published_alert(piece_id))
     await _drop_buttons(callback)
-    bot = callback.bot
-    assert bot is not None
     if not new:
         await bot.send_message(chat_id, already_published_text(piece_id, prepared.interview.title))
     elif broadcast is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
@@ -15,9 +15,9 @@ async def unknown_command(message: Message) -> None:
     await message.answer(unknown_command_text())
 
 
-async def free_text(message: Message, repo: Repository) -> None:
+async def free_text(message: Message, bot: Bot, repo: Repository) -> None:
     """Plain words are a quote search; what finds nothing (or is not text) gets a hint."""
-    if message.text and await answer_search(message, repo, message.text, quiet_if_empty=True):
+    if message.text and await answer_search(message, bot, repo, message.text, quiet_if_empty=True):
         return
     await message.answer(free_text_hint())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
@@ -22,7 +22,7 @@ from bot.views.reader import (
     summary_usage_text,
     unknown_answer_text,
 )
-from handlers.screens import reply_screen, show_screen
+from handlers.screens import chat_of, piece_or_alert, send_screen, show_screen
 from storage import Repository
 
 SUMMARY_VARIANTS = {
@@ -45,23 +45,23 @@ async def _current_piece(repo: Repository, message: Message) -> Piece | None:
     return piece
 
 
-async def summary(message: Message, command: CommandObject, repo: Repository) -> None:
+async def summary(message: Message, command: CommandObject, bot: Bot, repo: Repository) -> None:
     variant = SUMMARY_VARIANTS.get((command.args or "").strip().lower())
     if variant is None:
         await message.answer(summary_usage_text())
         return
     piece = await _current_piece(repo, message)
     if piece is not None:
-        await reply_screen(message, summary_screen(piece, variant))
+        await send_screen(bot, message.chat.id, summary_screen(piece, variant))
 
 
-async def questions(message: Message, repo: Repository) -> None:
+async def questions(message: Message, bot: Bot, repo: Repository) -> None:
     piece = await _current_piece(repo, message)
     if piece is not None:
-        await reply_screen(message, questions_screen(piece))
+        await send_screen(bot, message.chat.id, questions_screen(piece))
 
 
-async def answer(message: Message, command: CommandObject, repo: Repository) -> None:
+async def answer(message: Message, command: CommandObject, bot: Bot, repo: Repository) -> None:
     piece = await _current_piece(repo, message)
     if piece is None:
         return
@@ -74,57 +74,59 @@ async def answer(message: Message, command: CommandObject, repo: Repository) -> 
     if screen is None:
         await message.answer(unknown_answer_text(number[1], len(piece.turns)))
         return
-    await reply_screen(message, screen)
+    await send_screen(bot, message.chat.id, screen)
 
 
-async def pieces(message: Message, repo: Repository) -> None:
+async def pieces(message: Message, bot: Bot, repo: Repository) -> None:
     infos = await repo.list_pieces(limit=PIECES_PER_PAGE)
-    await reply_screen(message, pieces_screen(infos, await repo.count_pieces(), 0))
+    await send_screen(bot, message.chat.id, pieces_screen(infos, await repo.count_pieces(), 0))
 
 
 async def on_piece_view(
-    callback: CallbackQuery, callback_data: PieceView, repo: Repository
+    callback: CallbackQuery, callback_data: PieceView, bot: Bot, repo: Repository
 ) -> None:
-    piece = await repo.get_piece(callback_data.piece)
+    piece = await piece_or_alert(callback, repo, callback_data.piece)
     if piece is None:
-        await callback.answer(missing_piece_text(), show_alert=True)
         return
     if callback_data.view == View.QUESTIONS:
         screen = questions_screen(piece, callback_data.page)
     else:
         screen = summary_screen(piece, callback_data.view)
-    await show_screen(callback, screen)
+    await show_screen(bot, callback, screen)
     await callback.answer()
 
 
-async def on_answer(callback: CallbackQuery, callback_data: AnswerView, repo: Repository) -> None:
-    piece = await repo.get_piece(callback_data.piece)
-    screen = answer_screen(piece, callback_data.n) if piece else None
-    if piece is None or screen is None:
+async def on_answer(
+    callback: CallbackQuery, callback_data: AnswerView, bot: Bot, repo: Repository
+) -> None:
+    piece = await piece_or_alert(callback, repo, callback_data.piece)
+    if piece is None:
+        return
+    screen = answer_screen(piece, callback_data.n)
+    if screen is None:
         await callback.answer(missing_piece_text(), show_alert=True)
         return
-    await show_screen(callback, screen)
+    await show_screen(bot, callback, screen)
     await callback.answer()
 
 
 async def on_archive_page(
-    callback: CallbackQuery, callback_data: ArchivePage, repo: Repository
+    callback: CallbackQuery, callback_data: ArchivePage, bot: Bot, repo: Repository
 ) -> None:
     page = max(0, min(callback_data.page, 10_000))
     infos = await repo.list_pieces(limit=PIECES_PER_PAGE, offset=page * PIECES_PER_PAGE)
-    await show_screen(callback, pieces_screen(infos, await repo.count_pieces(), page))
+    await show_screen(bot, callback, pieces_screen(infos, await repo.count_pieces(), page))
     await callback.answer()
 
 
 async def on_choose_piece(
-    callback: CallbackQuery, callback_data: ChoosePiece, repo: Repository
+    callback: CallbackQuery, callback_data: ChoosePiece, bot: Bot, repo: Repository
 ) -> None:
-    piece = await repo.get_piece(callback_data.piece)
+    piece = await piece_or_alert(callback, repo, callback_data.piece)
     if piece is None:
-        await callback.answer(missing_piece_text(), show_alert=True)
         return
-    await repo.set_chat_piece(callback.message.chat.id, piece.id)  # type: ignore[union-attr]
-    await show_screen(callback, summary_screen(piece))
+    await repo.set_chat_piece(chat_of(callback), piece.id)
+    await show_screen(bot, callback, summary_screen(piece))
     await callback.answer()
 
 

@@ -1,4 +1,8 @@
-"""Sending a ``Screen``: as new messages, or in place of the message whose button was pressed."""
+"""Sending a ``Screen``, and the shapes every button handler shares.
+
+A pressed button's message may be inaccessible (Telegram sends ``InaccessibleMessage`` for old
+messages): ``chat_of`` and ``editable`` are the one place that decides what to do then.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,29 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
-from bot.views.reader import Screen
+from bot.domain.models import Piece
+from bot.views.reader import Screen, missing_piece_text
+from storage import Repository
 
 logger = logging.getLogger(__name__)
+
+
+def chat_of(callback: CallbackQuery) -> int:
+    """The chat the button was pressed in (the presser's private chat if Telegram hid it)."""
+    return callback.message.chat.id if callback.message is not None else callback.from_user.id
+
+
+def editable(callback: CallbackQuery) -> Message | None:
+    """The pressed message, if the bot can still edit it."""
+    return callback.message if isinstance(callback.message, Message) else None
+
+
+async def piece_or_alert(callback: CallbackQuery, repo: Repository, piece_id: int) -> Piece | None:
+    """The piece a button points at, or None after telling the reader it is gone."""
+    piece = await repo.get_piece(piece_id)
+    if piece is None:
+        await callback.answer(missing_piece_text(), show_alert=True)
+    return piece
 
 
 async def send_screen(bot: Bot, chat_id: int, screen: Screen) -> None:
@@ -19,14 +43,10 @@ async def send_screen(bot: Bot, chat_id: int, screen: Screen) -> None:
         await bot.send_message(chat_id, text, reply_markup=screen.keyboard if i == last else None)
 
 
-async def reply_screen(message: Message, screen: Screen) -> None:
-    await send_screen(message.bot, message.chat.id, screen)  # type: ignore[arg-type]
-
-
-async def show_screen(callback: CallbackQuery, screen: Screen) -> None:
+async def show_screen(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
     """Edit the pressed message when the screen fits one message; otherwise send it anew."""
-    message = callback.message
-    if isinstance(message, Message) and len(screen.messages) == 1:
+    message = editable(callback)
+    if message is not None and len(screen.messages) == 1:
         try:
             await message.edit_text(screen.messages[0], reply_markup=screen.keyboard)
             return
@@ -34,5 +54,4 @@ async def show_screen(callback: CallbackQuery, screen: Screen) -> None:
             if "message is not modified" in error.message:
                 return
             logger.info("Could not edit message %s, sending anew: %s", message.message_id, error)
-    chat_id = message.chat.id if message is not None else callback.from_user.id
-    await send_screen(callback.bot, chat_id, screen)  # type: ignore[arg-type]
+    await send_screen(bot, chat_of(callback), screen)

@@ -16,7 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import InlineQuery, Message
 
 from bot.views.quotes import inline_results, no_quotes_text, search_screen, search_usage_text
-from handlers.screens import reply_screen
+from handlers.screens import send_screen
 from storage import Repository
 from storage.search import MAX_RESULTS
 
@@ -49,16 +49,18 @@ async def inline_search(inline_query: InlineQuery, bot: Bot, repo: Repository) -
     )
 
 
-async def search_command(message: Message, command: CommandObject, repo: Repository) -> None:
+async def search_command(
+    message: Message, command: CommandObject, bot: Bot, repo: Repository
+) -> None:
     query = (command.args or "").strip()
     if not query:
         await message.answer(search_usage_text())
         return
-    await answer_search(message, repo, query)
+    await answer_search(message, bot, repo, query)
 
 
 async def answer_search(
-    message: Message, repo: Repository, query: str, *, quiet_if_empty: bool = False
+    message: Message, bot: Bot, repo: Repository, query: str, *, quiet_if_empty: bool = False
 ) -> bool:
     """Reply to ``message`` with the quotes matching ``query``; returns whether any matched.
 
@@ -69,7 +71,7 @@ async def answer_search(
         if not quiet_if_empty:
             await message.answer(no_quotes_text(query))
         return False
-    await reply_screen(message, search_screen(query, hits))
+    await send_screen(bot, message.chat.id, search_screen(query, hits))
     return True
 
 

@@ -16,14 +16,14 @@ from bot.views.reader import (
     summary_screen,
     unknown_answer_text,
 )
-from handlers.screens import reply_screen
+from handlers.screens import send_screen
 from storage import Repository
 
 # t.me/<bot>?start=<piece>_<n> opens answer n of a piece; start=<piece> opens its summary
 DEEP_LINK = re.compile(r"^(?P<piece>\d{1,9})(?:_(?P<n>\d{1,4}))?$")
 
 
-async def start(message: Message, command: CommandObject, repo: Repository) -> None:
+async def start(message: Message, command: CommandObject, bot: Bot, repo: Repository) -> None:
     payload = (command.args or "").strip()
     link = DEEP_LINK.match(payload)
     if link:
@@ -36,18 +36,18 @@ async def start(message: Message, command: CommandObject, repo: Repository) -> N
         if screen is None:
             await message.answer(unknown_answer_text(link["n"], len(piece.turns)))
         else:
-            await reply_screen(message, screen)
+            await send_screen(bot, message.chat.id, screen)
         return
     piece_id = await repo.current_piece_id(message.chat.id)
     piece = await repo.get_piece(piece_id) if piece_id else None
     first_name = message.from_user.first_name if message.from_user else ""
     subscribed = await repo.is_subscribed(message.chat.id)
-    await reply_screen(message, start_screen(first_name, piece, subscribed=subscribed))
+    await send_screen(bot, message.chat.id, start_screen(first_name, piece, subscribed=subscribed))
 
 
 async def help_(message: Message, bot: Bot) -> None:
     me = await bot.me()
-    await reply_screen(message, help_screen(me.username or ""))
+    await send_screen(bot, message.chat.id, help_screen(me.username or ""))
 
 
 def create_router() -> Router:

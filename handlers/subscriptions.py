@@ -18,6 +18,7 @@ from bot.views.subscription import (
     unsubscribe_reply,
     with_subscription_button,
 )
+from handlers.screens import chat_of, editable
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -38,15 +39,15 @@ async def unsubscribe(message: Message, repo: Repository) -> None:
 async def on_toggle(
     callback: CallbackQuery, callback_data: SubscriptionToggle, repo: Repository, i18n: I18n
 ) -> None:
-    message = callback.message
-    chat_id = message.chat.id if message is not None else callback.from_user.id
+    chat_id = chat_of(callback)
     if callback_data.on:
         await repo.subscribe(chat_id, i18n.current_locale)
     else:
         await repo.unsubscribe(chat_id)
     subscribed = callback_data.on
     await callback.answer(toggled_alert(subscribed))
-    if not isinstance(message, Message):
+    message = editable(callback)
+    if message is None:
         return
     try:
         if callback_data.where is Where.START:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, assert_never
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.language import shorten
 from bot.domain.outbox import Broadcast, SubscriberCounts
 from bot.domain.parsing import ParseError, ParseProblem
 from bot.views.callbacks import DraftAction
+from bot.views.keyboards import button, markup
 from bot.views.notification import notification_sentences, notification_text
 from bot.views.render import Block, escape, render
 
@@ -55,16 +55,18 @@ def preview(
         notification_sentences(prepared.summary.text, interview.lead),
         [turn.answer_text for turn in interview.turns],
     )
-    builder = InlineKeyboardBuilder()
     publish_label = (
         _("✅ Publish and send to {count}").format(count=subscribers)
         if subscribers
         else _("✅ Publish")
     )
-    builder.button(text=publish_label, callback_data=DraftAction(draft=draft_id, publish=True))
-    builder.button(text=_("✖ Cancel"), callback_data=DraftAction(draft=draft_id, publish=False))
-    builder.adjust(2)
-    return info, text, builder.as_markup()
+    keyboard = markup(
+        [
+            button(publish_label, DraftAction(draft=draft_id, publish=True)),
+            button(_("✖ Cancel"), DraftAction(draft=draft_id, publish=False)),
+        ]
+    )
+    return info, text, keyboard
 
 
 def duration_text(seconds: float) -> str:

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.language import shorten
 from bot.domain.models import Piece
 from bot.views.callbacks import PieceView, View, Where
+from bot.views.keyboards import button, markup
 from bot.views.render import Block, render
 from bot.views.subscription import with_subscription_button
 from bot.views.summary import summary_blocks
@@ -52,10 +52,8 @@ def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
         notification_sentences(piece.summary.text, piece.lead),
         [turn.answer_text for turn in piece.turns],
     )
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("Questions ({count})").format(count=len(piece.turns)),
-        callback_data=PieceView(piece=piece.id, view=View.QUESTIONS),
+    questions = button(
+        _("Questions ({count})").format(count=len(piece.turns)),
+        PieceView(piece=piece.id, view=View.QUESTIONS),
     )
-    builder.adjust(1)
-    return text, with_subscription_button(builder.as_markup(), True, Where.NOTIFICATION)
+    return text, with_subscription_button(markup([questions]), True, Where.NOTIFICATION)

@@ -12,20 +12,18 @@ from __future__ import annotations
 from functools import lru_cache
 
 from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InlineQueryResultUnion,
     InputTextMessageContent,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.language import shorten
 from bot.domain.matching import clean
 from bot.domain.models import QuoteHit
 from bot.i18n import DEFAULT_LOCALE
 from bot.views.callbacks import AnswerView
+from bot.views.keyboards import button, grid, markup, url_button
 from bot.views.reader import Screen
 from bot.views.render import Block, escape, render
 
@@ -76,15 +74,8 @@ def _article(hit: QuoteHit, bot_username: str, labels: tuple[str, str]) -> Inlin
         input_message_content=InputTextMessageContent(
             message_text=quote_message(hit), parse_mode="HTML"
         ),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=full_answer,
-                        url=answer_link(bot_username, hit.piece_id, hit.turn_number),
-                    )
-                ]
-            ]
+        reply_markup=markup(
+            [url_button(full_answer, answer_link(bot_username, hit.piece_id, hit.turn_number))]
         ),
     )
 
@@ -93,18 +84,14 @@ def search_screen(query: str, hits: list[QuoteHit]) -> Screen:
     """The /search listing: numbered quotes with speaker and answer number, and a button per
     quote that opens its answer."""
     blocks = [Block(_("Quotes for «{query}»:").format(query=_echo(query)), "b")]
-    builder = InlineKeyboardBuilder()
+    buttons = []
     for i, hit in enumerate(hits, start=1):
         answer = _("answer {n}").format(n=hit.turn_number)
         who = f"{hit.speaker}, {answer}" if hit.speaker else answer.capitalize()
         blocks.append(Block(f"{i}. «{shorten(hit.text, LIST_QUOTE_CHARS)}»"))
         blocks.append(Block(f"— {who} · {shorten(hit.piece_title, 80)}", "i", gap=False))
-        builder.button(
-            text=f"{i} · {answer}", callback_data=AnswerView(piece=hit.piece_id, n=hit.turn_number)
-        )
-    builder.adjust(BUTTONS_PER_ROW)
-    messages = render(blocks)
-    return Screen(messages, builder.as_markup())
+        buttons.append(button(f"{i} · {answer}", AnswerView(piece=hit.piece_id, n=hit.turn_number)))
+    return Screen(render(blocks), grid(buttons, BUTTONS_PER_ROW))
 
 
 def search_usage_text() -> str:

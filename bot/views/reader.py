@@ -6,7 +6,7 @@ strings go through gettext (``_``) and are translated by the reader's Telegram l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -31,7 +31,6 @@ class Screen:
 
     messages: list[str]
     keyboard: InlineKeyboardMarkup | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def _date(piece: Piece | PieceInfo) -> str:

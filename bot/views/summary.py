@@ -29,9 +29,8 @@ def summary_blocks(
 
 def _summary_block(speaker: str | None, sentences: list[str], is_answer: bool) -> Block:
     text = " ".join(sentences)
-    if is_answer and speaker:  # quotes inside a quotation: „…“ inside «…»
-        text = text.replace("«", "„").replace("»", "“")
     if is_answer and speaker:
+        text = text.replace("«", "„").replace("»", "“")  # quotes inside a quotation: „…“ in «…»
         # Russian style: the full stop goes after the closing quote mark
         text = f"{speaker}: «{text[:-1]}»." if text.endswith(".") else f"{speaker}: «{text}»"
     elif is_answer:
