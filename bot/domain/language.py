@@ -39,7 +39,8 @@ def lemma(word: str) -> str:
     low = word.lower().replace("ё", "е")
     if not any("а" <= ch <= "я" for ch in low):
         return low
-    return morph().parse(low)[0].normal_form.replace("ё", "е")
+    normal: str = morph().parse(low)[0].normal_form
+    return normal.replace("ё", "е")
 
 
 # pymorphy3 grammemes of readings that are misspellings of another word (Dist: distorted form,

@@ -94,8 +94,8 @@ _STOP_LEMMAS = frozenset({
 def content_lemma(word: str) -> str | None:
     """The lemma of a word that carries meaning; ``None`` for function words and pronouns.
 
-    One pymorphy3 analysis per distinct word form (the lemma is ``bot.domain.language.lemma``'s: the
-    most likely parse's normal form, lower-cased, ``ё`` folded), the dominant cost on a long
+    One pymorphy3 analysis per distinct word form (the lemma is ``bot.domain.language.lemma``'s:
+    the most likely parse's normal form, lower-cased, ``ё`` folded), the dominant cost on a long
     piece, hence the single parse and the cache.
     """
     low = word.lower().replace("ё", "е")
@@ -104,7 +104,7 @@ def content_lemma(word: str) -> str | None:
     parse = morph().parse(low)[0]
     if parse.tag.POS in _STOP_POS or "Apro" in parse.tag:
         return None
-    base = parse.normal_form.replace("ё", "е")
+    base = str(parse.normal_form).replace("ё", "е")
     if base in _STOP_LEMMAS or len(base) < 2:
         return None
     return base
