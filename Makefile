@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n bench bench-summary bench-search bench-broadcast bench-updates clean
+.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-broadcast bench-updates clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ run: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Unit tests only (no emulator, no bot process, nothing slow): seconds, for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
