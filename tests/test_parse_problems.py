@@ -42,7 +42,9 @@ def test_rtf_and_html_get_a_reply_that_names_them(
 
 
 def test_questions_only_gets_the_no_answers_reply() -> None:
-    text = "Заголовок\n\n— Первый вопрос?\n— Второй вопрос?\n— Третий вопрос?\n— Четвёртый вопрос?\n"
+    text = (
+        "Заголовок\n\n— Первый вопрос?\n— Второй вопрос?\n— Третий вопрос?\n— Четвёртый вопрос?\n"
+    )
     with pytest.raises(ParseError) as error:
         parse_interview(text)
     assert error.value.code is ParseProblem.NO_ANSWERS
