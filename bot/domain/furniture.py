@@ -1,6 +1,8 @@
-"""Lines that belong to the page, not to the interview: photo and author credits.
+"""Lines that belong to the page, not to the interview: credits, datelines, "read also" links,
+sources, tags, subscription calls, ad markers, broadcast cues and copyright lines.
 
-Kept apart at ingest and never quoted, summarised or indexed.
+Kept apart at ingest (credits are shown as credits, the rest is reported to the editor) and
+never quoted, summarised or indexed.
 """
 
 from __future__ import annotations
@@ -8,11 +10,40 @@ from __future__ import annotations
 import re
 
 MAX_CREDIT_CHARS = 160
+MAX_FURNITURE_CHARS = 200
+
 _CREDIT = re.compile(
     r"^(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|источник(?:и)?\s+фото|автор(?:\s+фото)?|"
     r"беседовал[аи]?|(?:интервью\s+|материал\s+)?(?:подготовил|записал|взял)[аи]?|текст|"
     r"photos?|photo\s+by|image|source|credits?|interview\s+by)\b",
     re.IGNORECASE,
+)
+# Anywhere in the text (inside answers too) only what cannot be the expert's words: a credit
+# label with a colon, or a byline verb followed by a name.
+_CREDIT_ANYWHERE = re.compile(
+    r"^(?:(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|автор(?:\s+фото)?|текст|источник\s+фото|"
+    r"photos?|image|video|credits?)\s*:\s*\S"
+    r"|фото\s+(?:из\s+открытых\s+источников|пресс-службы|автора|предоставлен\w*)"
+    r"|(?:беседовал[аи]?|интервью\s+взял[аи]?|записал[аи]?|подготовил[аи]?|"
+    r"interview(?:ed)?\s+by|photo\s+by)\s+[A-ZА-ЯЁ])",
+    re.IGNORECASE,
+)
+_FURNITURE = re.compile(
+    r"^(?:"
+    r"(?:читайте|смотрите)\s+(?:также|тоже|по\s+теме|ещ[её])\b|по\s+теме\s*:|"
+    r"(?:read|see)\s+(?:also|more)\b|related\s*:|"
+    r"источник\s*:|теги\s*:|tags\s*:|ключевые\s+слова\s*:|"
+    r"подписывайтесь\b|подпишитесь\b|subscribe\s+to\b|follow\s+us\b|"
+    r"(?:реклама|advertisement|на\s+правах\s+рекламы|партн[её]рский\s+материал|sponsored)\s*\.?$|"
+    r"©|\(c\)\s|copyright\b|все\s+права\s+защищены|all\s+rights\s+reserved|"
+    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$"
+    r")",
+    re.IGNORECASE,
+)
+# "АСТАНА, 12 ноября — Kazinform." (alone, or opening the lead's first paragraph)
+_DATELINE = re.compile(
+    r"^[A-ZА-ЯЁ][A-ZА-ЯЁ\-]{2,}(?:[ \-][A-ZА-ЯЁ][A-ZА-ЯЁ\-]+)?,\s*\d{1,2}\s+[а-яёa-z]+"
+    r"(?:\s+\d{4}(?:\s*г\.)?)?(?:\s*[—–-]\s*[\w.«»\"' -]{0,40}?)?[.:]\s*"
 )
 
 
@@ -21,3 +52,25 @@ def is_credit(paragraph: str) -> bool:
     return (
         len(paragraph) <= MAX_CREDIT_CHARS and _CREDIT.match(paragraph.lstrip("—–- ")) is not None
     )
+
+
+def is_credit_anywhere(paragraph: str) -> bool:
+    """A credit line that may stand between the answers of a web page or a Word file."""
+    return len(paragraph) <= MAX_CREDIT_CHARS and _CREDIT_ANYWHERE.match(paragraph) is not None
+
+
+def is_furniture(paragraph: str) -> bool:
+    """A line of the page around the interview: a dateline, "read also", a source, tags, a call
+    to subscribe, an ad marker, a broadcast cue or a copyright line."""
+    if len(paragraph) > MAX_FURNITURE_CHARS:
+        return False
+    if _FURNITURE.match(paragraph):
+        return True
+    dateline = _DATELINE.match(paragraph)
+    return dateline is not None and dateline.end() == len(paragraph)
+
+
+def strip_dateline(paragraph: str) -> str:
+    """The paragraph without a dateline that opens it ("АСТАНА, 12 ноября — Kazinform. …")."""
+    dateline = _DATELINE.match(paragraph)
+    return paragraph[dateline.end() :].lstrip() if dateline else paragraph

@@ -42,6 +42,7 @@ class Interview:
     closing: tuple[str, ...] = ()
     credits: tuple[str, ...] = ()
     speaker: str | None = None
+    dropped: tuple[str, ...] = ()  # the page around the interview (datelines, "read also", ads…)
 
 
 @dataclass(frozen=True, slots=True)

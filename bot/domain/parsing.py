@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
 
-from bot.domain.furniture import is_credit
+from bot.domain.furniture import is_credit, is_credit_anywhere, is_furniture, strip_dateline
 from bot.domain.language import shorten, split_sentences
 from bot.domain.models import Interview, Quote, Turn
 
@@ -207,18 +207,20 @@ def parse_interview(
     text = normalise(text)
     if not text:
         raise ParseError(ParseProblem.EMPTY, "the file is empty")
-    lines = _lines(text)
+    lines, credits_inside, dropped = _drop_furniture(_lines(text))
     labelled = _labelled_layout(lines)
+    a_label = None
     if labelled is not None:
         start, items, closing, a_label = labelled
     else:
         start, items, closing = _dash_layout(lines)
-        a_label = None
+        if len(items) < 2:
+            start, items, closing = _numbered_layout(lines) or _question_layout(lines)
     if len(items) < 2:
         raise ParseError(
             ParseProblem.NO_TURNS,
-            "no question/answer turns found: turns start with a dash (— ) or a label "
-            "such as 'Вопрос:'/'Ответ:'",
+            "no question/answer turns found: mark questions with a dash (— ), a label such as "
+            "'Вопрос:'/'Ответ:', a number ('1. …?') or end each question with '?' on its own line",
         )
     if len(items) % 2:
         last = items[-1].paragraphs[0]
@@ -248,9 +250,126 @@ def parse_interview(
         lead=tuple(lead),
         turns=turns,
         closing=tuple(closing),
-        credits=tuple(credits_before + credits_after),
+        credits=tuple(credits_before + credits_inside + credits_after),
+        dropped=tuple(dropped),
         speaker=(speaker.strip() or None) if speaker else _derive_speaker(lead, turns, a_label),
     )
+
+
+def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[str]]:
+    """Lines without the page around the interview: (kept, credits, other furniture)."""
+    kept: list[_Line] = []
+    credits: list[str] = []
+    dropped: list[str] = []
+    gap = False
+    for line in lines:
+        text = line.text if kept else strip_dateline(line.text)  # a dateline opens the page
+        if text != line.text:
+            dropped.append(line.text[: len(line.text) - len(text)].strip())
+        if text and not is_furniture(text) and not is_credit_anywhere(text):
+            kept.append(_Line(text, bool(kept) and (line.gap_before or gap)))
+            gap = False
+            continue
+        if text:
+            (credits if is_credit_anywhere(text) else dropped).append(text)
+        gap = gap or line.gap_before
+    return kept, credits, dropped
+
+
+Layout = tuple[int, list["_Item"], list[str]]
+
+_NUMBERED = re.compile(
+    r"^(?:(?:вопрос|question)\s*№?\s*(?P<label_n>\d{1,2})\s*[.:)]?|(?P<n>\d{1,2})\s*[.)])"
+    r"\s+(?P<rest>\S.*)$",
+    re.IGNORECASE,
+)
+
+
+def _numbered_layout(lines: list[_Line]) -> Layout | None:
+    """Questions numbered "1. …", "1) …" or "Вопрос 1. …", answers in the lines between.
+
+    The numbers must run 1, 2, 3… (a number repeated by a slip is a follow-up question); a list
+    inside an answer ("1. … 2. …" on lines of their own) does not continue the run and stays
+    part of the answer."""
+    questions: dict[int, str] = {}
+    last = 0
+    for index, line in enumerate(lines):
+        match = _NUMBERED.match(line.text)
+        if match is None:
+            continue
+        number = int(match["label_n"] or match["n"])
+        in_list = _listed(lines, index)
+        if (number == last + 1 and not in_list) or (number == last and _asks(match["rest"])):
+            questions[index] = match["rest"]
+            last = number
+    if len(questions) < 2:
+        return None
+    return _turns_from_questions(lines, questions)
+
+
+def _listed(lines: list[_Line], index: int) -> bool:
+    """The line is an item of a list: a numbered neighbour with no blank line between."""
+    before = index > 0 and not lines[index].gap_before and _NUMBERED.match(lines[index - 1].text)
+    after = (
+        index + 1 < len(lines)
+        and not lines[index + 1].gap_before
+        and _NUMBERED.match(lines[index + 1].text)
+    )
+    return bool(before or after)
+
+
+_FIRST_PERSON = re.compile(r"\b(?:я|меня|мне|мной|мой|моя|мо[её]|мои|моих|моим)\b|\b(?:I|my|me)\b")
+_REQUEST = re.compile(
+    r"^(?:расскажите|поясните|объясните|опишите|назовите|уточните|прокомментируйте|поделитесь|"
+    r"напомните|оцените|перечислите|tell\s+us|describe|explain)\b",
+    re.IGNORECASE,
+)
+MAX_QUESTION_CHARS = 400
+
+
+def _asks(text: str) -> bool:
+    return text.rstrip(' »"”’)').endswith("?")
+
+
+def _reads_as_question(text: str) -> bool:
+    """A paragraph of its own that the interviewer asks: it ends with "?" and is not the
+    expert's own reasoning that closes on a question ("…А кто будет платить?": three sentences
+    or more in the first person), or it is a short request ("Расскажите о планах.")."""
+    if len(text) > MAX_QUESTION_CHARS:
+        return False
+    if _asks(text):
+        sentences = split_sentences(text)
+        return len(sentences) < 3 or not _FIRST_PERSON.search(" ".join(sentences[:-1]))
+    return len(text) <= 200 and _REQUEST.match(text) is not None and len(split_sentences(text)) == 1
+
+
+def _question_layout(lines: list[_Line]) -> Layout:
+    """Questions as bare paragraphs (what is left of bold questions copied from a web page):
+    after the title, each paragraph that reads as a question opens a turn, and the paragraphs
+    up to the next one are its answer. Consecutive question paragraphs are one question."""
+    questions: dict[int, str] = {}
+    for index, line in enumerate(lines[1:], start=1):
+        if _reads_as_question(line.text):
+            questions[index] = line.text
+    if len(questions) < 2:
+        return len(lines), [], []
+    return _turns_from_questions(lines, questions)
+
+
+def _turns_from_questions(lines: list[_Line], questions: dict[int, str]) -> Layout:
+    indexes = sorted(questions)
+    items: list[_Item] = []
+    for index in range(indexes[0], len(lines)):
+        if index in questions:
+            if items and len(items) % 2 == 1:  # a question running over several paragraphs
+                items[-1].paragraphs.append(questions[index])
+            else:
+                items.append(_Item([questions[index]]))
+        elif len(items) % 2 == 1:
+            items.append(_Item([lines[index].text]))
+        else:
+            items[-1].paragraphs.append(lines[index].text)
+    return indexes[0], items, []
 
 
 def _dash_layout(lines: list[_Line]) -> tuple[int, list[_Item], list[str]]:

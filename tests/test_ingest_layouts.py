@@ -1,0 +1,66 @@
+"""Plain-text layouts newsrooms paste, against truth written without seeing the parser
+(tests/data/ingest/README.md): turn boundaries exact, furniture never inside the text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.domain.parsing import decode_source, parse_interview
+
+INGEST = Path(__file__).parent / "data" / "ingest"
+LAYOUTS = [
+    "bare-question.txt",
+    "numbered.txt",
+    "numbered-paren.txt",
+    "numbered-vopros.txt",
+    "web-furniture.txt",
+    "caps-labels.txt",
+    "initial-labels.txt",
+    "english-qa.txt",
+]
+
+
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_turns_and_answers_match_the_truth(name: str) -> None:
+    truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+    interview = parse_interview(decode_source((INGEST / name).read_bytes()))
+    assert [turn.question_text[:30] for turn in interview.turns] == [
+        turn["question"][:30] for turn in truth["turns"]
+    ]
+    for turn, expected in zip(interview.turns, truth["turns"], strict=True):
+        answer = turn.answer_text
+        segments = expected["segments"]
+        assert answer.startswith(segments[0]["starts"]), (turn.number, answer[:60])
+        assert answer.endswith(segments[-1]["ends"]), (turn.number, answer[-60:])
+
+
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_furniture_never_reaches_the_text(name: str) -> None:
+    truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+    interview = parse_interview(decode_source((INGEST / name).read_bytes()))
+    text = "\n".join(
+        [interview.title, *interview.lead, *interview.closing]
+        + [p for turn in interview.turns for p in (*turn.question, *turn.answer)]
+    )
+    for line in truth["furniture"]:
+        assert line not in text
+
+
+def test_a_question_the_expert_asks_back_stays_in_the_answer() -> None:
+    text = (
+        "Заголовок интервью\n\nВводный абзац о том, кто такой эксперт и о чём разговор.\n\n"
+        "Сколько стоит проект?\n\nСто миллиардов тенге.\n\n"
+        "Но меня волнует другое. Каналы нужно обслуживать каждый год. А кто будет платить?\n\n"
+        "Ответа пока нет ни у министерства, ни у акимата.\n\n"
+        "Расскажите о планах на 2027 год.\n\nВторая очередь, ещё 160 километров.\n"
+    )
+    interview = parse_interview(text)
+    assert [turn.question_text for turn in interview.turns] == [
+        "Сколько стоит проект?",
+        "Расскажите о планах на 2027 год.",
+    ]
+    assert "А кто будет платить?" in interview.turns[0].answer_text
+    assert interview.turns[0].answer_text.endswith("ни у акимата.")
