@@ -32,7 +32,7 @@ from bot.domain.outbox import (
     SubscriberCounts,
     SubscriberState,
 )
-from storage import search
+from storage import quote_index
 from storage import subscriptions as subs
 from storage.migrations import migrate
 
@@ -88,9 +88,10 @@ class Repository:
             await conn.close()
             raise
         repo = cls(conn, path)
-        if not (await search.index_state(conn)).current:  # a write only when there is one to do
+        # a write only when there is one to do
+        if not (await quote_index.index_state(conn)).current:
             async with repo.transaction() as tx:
-                await search.settle_empty_index(tx)
+                await quote_index.settle_empty_index(tx)
         return repo
 
     async def close(self) -> None:
@@ -185,7 +186,7 @@ class Repository:
                 "INSERT INTO quotes (piece_id, turn_number, position, text) VALUES (?, ?, ?, ?)",
                 [(piece_id, q.turn_number, q.position, q.text) for q in quotes],
             )
-            await search.index_piece(conn, piece_id)
+            await quote_index.index_piece(conn, piece_id)
             # the outbox: one notification per active subscriber, committed with the piece
             await subs.create_deliveries(conn, piece_id, time.time())
         logger.info(
@@ -275,17 +276,17 @@ class Repository:
             return int(row[0])
         return await self.latest_piece_id()
 
-    # -- quote search (storage/search.py) ---------------------------------------------------
+    # -- quote search (storage/quote_index.py) ----------------------------------------------
 
     async def search_quotes(self, query: str, *, limit: int, offset: int = 0) -> list[QuoteHit]:
         """Quotes matching any text, best first (never raises on odd input)."""
         await self.prepare_search()
-        return await search.search(self._conn, query, limit=limit, offset=offset)
+        return await quote_index.search(self._conn, query, limit=limit, offset=offset)
 
     async def top_quotes(self, piece_id: int, limit: int, *, offset: int = 0) -> list[QuoteHit]:
         """The most quotable sentences of a piece, for an empty search."""
         await self.prepare_search()
-        return await search.top_quotes(self._conn, piece_id, limit=limit, offset=offset)
+        return await quote_index.top_quotes(self._conn, piece_id, limit=limit, offset=offset)
 
     async def prepare_search(self) -> int:
         """Make the search index current; returns how many quotes are still waiting.
@@ -296,8 +297,8 @@ class Repository:
         if self._search_ready or (self._reindex is not None and not self._reindex.done()):
             return 0
         await self._reset_stale_index()
-        pending = await search.pending_quotes(self._conn)
-        if pending > search.REINDEX_NOW:
+        pending = await quote_index.pending_quotes(self._conn)
+        if pending > quote_index.REINDEX_NOW:
             logger.info("Search index: %d quotes to index, in the background", pending)
             self._reindex = asyncio.create_task(self._index_in_background(), name="search-index")
             return pending
@@ -311,32 +312,32 @@ class Repository:
         return await self.index_pending_quotes(progress)
 
     async def _reset_stale_index(self) -> None:
-        if not (await search.index_state(self._conn)).current:
+        if not (await quote_index.index_state(self._conn)).current:
             async with self.transaction() as conn:
-                if not (await search.index_state(conn)).current:
-                    await search.reset_index(conn)
+                if not (await quote_index.index_state(conn)).current:
+                    await quote_index.reset_index(conn)
 
     async def index_pending_quotes(self, progress: Callable[[int], None] | None = None) -> int:
         """Index every waiting quote, newest first, in short transactions of about
         ``REINDEX_BATCH`` quotes (publishing and subscribing are never held up for long);
         ``progress`` gets the running count. Returns how many were indexed."""
         total = 0
-        while rows := await search.next_batch(self._conn):
-            docs: list[search.Doc] = []
+        while rows := await quote_index.next_batch(self._conn):
+            docs: list[quote_index.Doc] = []
             by_piece: dict[int, list[aiosqlite.Row]] = {}
             for row in rows:
                 by_piece.setdefault(int(row[1]), []).append(row)
             for piece_rows in by_piece.values():  # CPU-bound: let other tasks run in between
-                docs += search.prepare_docs(piece_rows)
+                docs += quote_index.prepare_docs(piece_rows)
                 await asyncio.sleep(0)
             async with self.transaction() as conn:
-                done = await search.store_batch(conn, rows, docs)
+                done = await quote_index.store_batch(conn, rows, docs)
             if not done:
                 break
             total += done
             if progress is not None:
                 progress(total)
-        self._search_ready = (await search.index_state(self._conn)).pending_below == 0
+        self._search_ready = (await quote_index.index_state(self._conn)).pending_below == 0
         return total
 
     async def _index_in_background(self) -> int:

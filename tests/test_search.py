@@ -37,7 +37,7 @@ from bot.i18n import build_i18n
 from bot.publishing import prepare, seed_bytes, store
 from handlers.search import inline_search, parse_offset
 from storage import Repository
-from storage import search as search_sql
+from storage import quote_index as search_sql
 from tests.conftest import DATA
 from tests.fakegram import parse_html
 
