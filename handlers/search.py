@@ -17,8 +17,7 @@ from aiogram.types import InlineQuery, Message
 
 from bot.views.quotes import inline_results, no_quotes_text, search_screen, search_usage_text
 from handlers.screens import send_screen
-from storage import Repository
-from storage.quote_index import MAX_RESULTS
+from storage import MAX_RESULTS, Repository
 
 INLINE_PAGE = 50  # Telegram's maximum per answer
 INLINE_CACHE_SECONDS = 120

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.publishing import prepare, store
 from storage import Repository
-from storage import subscriptions as subs
+from storage import subscribers as subs
 from tests.conftest import DATA
 from tests.fakegram import BotAPIEmulator
 

@@ -33,8 +33,8 @@ from bot.broadcast import BroadcastConfig, Broadcaster, Progress
 from bot.config import Settings
 from bot.i18n import build_i18n
 from bot.publishing import SEED_TITLE, prepare, seed_bytes, store
-from storage import Repository
-from storage import subscriptions as subs
+from storage import Repository, outbox
+from storage import subscribers as subs
 
 SUBSCRIBERS = 10_000
 FIRST_CHAT = 10_000_000
@@ -155,7 +155,7 @@ async def _run_one(
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
     async with repo.transaction() as tx:  # what `publish` does, for an already stored piece
-        await subs.create_deliveries(tx, piece_id, time.time())
+        await outbox.create_deliveries(tx, piece_id, time.time())
     changes0 = repo.total_changes  # creating a delivery is one row; counted as such below
     broadcaster.wake()
     with contextlib.suppress(TimeoutError):
