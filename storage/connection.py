@@ -3,6 +3,16 @@
 One aiosqlite connection (one thread), WAL, foreign keys, a busy timeout. Writes are serialised
 by a lock and run in short explicit transactions (``BEGIN IMMEDIATE``), never held across a
 network call: tasks sharing the connection would otherwise share its transaction.
+
+**Times** are stored in one convention in every table: Unix seconds, UTC, as ``REAL``
+(``time.time()``). The outbox compares due times and leases on every pickup, and duration and
+"newer than" questions (``pieces.published_at > chat_pieces.chosen_at``) are plain number
+comparisons; a number has no time-zone suffix to get wrong, so text written with another offset
+cannot sort out of order; a double holds today's times to about a quarter of a microsecond, so
+a ``datetime`` round-trips exactly. Records keep exposing what they exposed before:
+``datetime`` (pieces, quote hits), seconds (broadcasts, drafts) or ISO 8601 text (subscriber
+dates, as ``export-subscribers`` prints them); ``to_timestamp``, ``to_datetime`` and ``to_iso``
+convert at the boundary. Migration 0005 converted the columns that held ISO 8601 text.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -24,8 +35,25 @@ BUSY_TIMEOUT_MS = 5_000
 
 
 def clock() -> float:
-    """The current time as the outbox stores it: Unix seconds (``time.time()``)."""
+    """The current time as stored: Unix seconds (``time.time()``)."""
     return time.time()
+
+
+def to_timestamp(moment: datetime) -> float:
+    """A ``datetime`` as stored; a naive one is taken to be UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def to_datetime(seconds: float) -> datetime:
+    """A stored time as an aware UTC ``datetime``."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def to_iso(seconds: float) -> str:
+    """A stored time as ISO 8601 text in UTC (``2025-01-01T09:30:00.250000+00:00``)."""
+    return to_datetime(seconds).isoformat()
 
 
 async def fetchone(

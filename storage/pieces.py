@@ -1,6 +1,6 @@
 """Pieces: stored interviews with their turns and quotes, and the piece each chat is reading.
 
-The schema is ``migrations/0001_core.sql``.
+The schema is ``migrations/0001_core.sql`` (times converted by ``0005_unix_times.sql``).
 Publishing is one transaction: the piece, its turns and quotes, their search index
 (``quote_index.index_piece``) and its notifications (``outbox.create_deliveries``). Pieces are
 immutable once published, so parsed ``Piece`` objects are cached.
@@ -12,14 +12,14 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import aiosqlite
 
 from bot.domain.models import Interview, Piece, PieceInfo, Quote, Summary, Turn
 from storage import outbox, quote_index
-from storage.connection import Database, clock
+from storage.connection import Database, clock, to_datetime, to_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ class Pieces(Database):
     ) -> int:
         """Store a parsed piece with its summary and quotes in one transaction; returns its id.
 
-        Raises ``DuplicatePieceError`` if a piece with the same source hash exists."""
-        published = (published_at or datetime.now(UTC)).isoformat()
+        Raises ``DuplicatePieceError`` if a piece with the same source hash exists. A naive
+        ``published_at`` is taken to be UTC; the default is now."""
+        published = clock() if published_at is None else to_timestamp(published_at)
         gists = summary.gists or ("",) * len(interview.turns)
         summary_json = json.dumps(
             {"text": summary.text, "short": summary.short, "long": summary.long},
@@ -147,7 +148,7 @@ class Pieces(Database):
             lead=_load(row[3]),
             closing=_load(row[4]),
             credits=_load(row[5]),
-            published_at=datetime.fromisoformat(row[7]),
+            published_at=to_datetime(row[7]),
             turns=tuple(Turn(int(r[0]), _load(r[1]), _load(r[2])) for r in turn_rows),
             summary=Summary(
                 text=tuple(summary.get("text", ())),
@@ -168,9 +169,7 @@ class Pieces(Database):
             " FROM pieces p ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?",
             (limit, offset),
         )
-        return [
-            PieceInfo(int(r[0]), r[1], r[2], datetime.fromisoformat(r[3]), int(r[4])) for r in rows
-        ]
+        return [PieceInfo(int(r[0]), r[1], r[2], to_datetime(r[3]), int(r[4])) for r in rows]
 
     # -- what a chat is reading -------------------------------------------------------------
 
@@ -180,7 +179,7 @@ class Pieces(Database):
                 "INSERT INTO chat_pieces (chat_id, piece_id, chosen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (chat_id) DO UPDATE SET piece_id = excluded.piece_id,"
                 " chosen_at = excluded.chosen_at",
-                (chat_id, piece_id, datetime.now(UTC).isoformat()),
+                (chat_id, piece_id, clock()),
             )
 
     async def current_piece_id(self, chat_id: int) -> int | None:

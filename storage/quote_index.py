@@ -32,7 +32,6 @@ import time
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -57,7 +56,7 @@ from bot.domain.matching import (
     typo_probe_keys,
 )
 from bot.domain.models import QuoteHit
-from storage.connection import Database, fetchall
+from storage.connection import Database, fetchall, to_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -313,12 +312,12 @@ _HIT_SQL = (
 )
 
 # piece id → published_at, per connection (pieces are immutable once published)
-_published: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[int, str]] = (
+_published: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[int, float]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def _publication_times(conn: aiosqlite.Connection, piece_ids: set[int]) -> dict[int, str]:
+async def _publication_times(conn: aiosqlite.Connection, piece_ids: set[int]) -> dict[int, float]:
     known = _published.setdefault(conn, {})
     missing = [i for i in piece_ids if i not in known]
     if missing:
@@ -328,7 +327,7 @@ async def _publication_times(conn: aiosqlite.Connection, piece_ids: set[int]) ->
         for row in await fetchall(
             conn, f"SELECT id, published_at FROM pieces WHERE id IN ({marks})", missing
         ):
-            known[int(row[0])] = str(row[1])
+            known[int(row[0])] = float(row[1])
     return known
 
 
@@ -362,7 +361,7 @@ def _hit(row: Any) -> QuoteHit:
         speaker=row[3],
         turn_number=int(row[4]),
         text=row[5],
-        published_at=datetime.fromisoformat(row[6]),
+        published_at=to_datetime(row[6]),
     )
 
 

@@ -9,12 +9,11 @@ depends on this module, never the reverse.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import aiosqlite
 
 from bot.domain.outbox import Subscriber, SubscriberCounts, SubscriberState
-from storage.connection import Database, clock, fetchall
+from storage.connection import Database, clock, fetchall, to_iso
 
 SUBSCRIBE = (
     "INSERT INTO subscribers (chat_id, state, locale, subscribed_at, changed_at, reason)"
@@ -37,22 +36,18 @@ CANCEL_PENDING = (
 _COLUMNS = "chat_id, state, locale, subscribed_at, changed_at, reason"
 
 
-def iso_now() -> str:
-    """Subscriber dates are ISO 8601 text, UTC."""
-    return datetime.now(UTC).isoformat()
-
-
 async def deactivate(
     conn: aiosqlite.Connection, chat_id: int, state: SubscriberState, reason: str
 ) -> bool:
     """Active → ``state`` (unsubscribed/blocked) and the chat's pending deliveries cancelled (in
     a write transaction); False if the chat was not an active subscriber."""
+    now = clock()
     cursor = await conn.execute(
-        DEACTIVATE, (state.value, iso_now(), reason, chat_id, SubscriberState.ACTIVE.value)
+        DEACTIVATE, (state.value, now, reason, chat_id, SubscriberState.ACTIVE.value)
     )
     changed = cursor.rowcount > 0
     if changed:
-        await conn.execute(CANCEL_PENDING, (reason, clock(), chat_id))
+        await conn.execute(CANCEL_PENDING, (reason, now, chat_id))
     return changed
 
 
@@ -72,8 +67,8 @@ def _subscriber(row: aiosqlite.Row) -> Subscriber:
         chat_id=int(row[0]),
         state=SubscriberState(row[1]),
         locale=row[2],
-        subscribed_at=row[3],
-        changed_at=row[4],
+        subscribed_at=to_iso(row[3]),
+        changed_at=to_iso(row[4]),
         reason=row[5],
     )
 
@@ -87,7 +82,7 @@ class Subscribers(Database):
             before = await self._fetchone(
                 "SELECT state FROM subscribers WHERE chat_id = ?", (chat_id,)
             )
-            now = iso_now()
+            now = clock()
             await conn.execute(SUBSCRIBE, (chat_id, locale, now, now))
         return before is None or before[0] != SubscriberState.ACTIVE
 

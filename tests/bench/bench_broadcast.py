@@ -34,7 +34,6 @@ from bot.config import Settings
 from bot.i18n import build_i18n
 from bot.publishing import SEED_TITLE, prepare, seed_bytes, store
 from storage import Repository, outbox
-from storage import subscribers as subs
 
 SUBSCRIBERS = 10_000
 FIRST_CHAT = 10_000_000
@@ -201,7 +200,7 @@ async def bench(full: bool, slow_seconds: float, subscribers: int) -> list[Resul
         repo = await Repository.open(settings.database_path)
         try:
             piece_id = await store(repo, prepare(seed_bytes(), title=SEED_TITLE))
-            now = subs.iso_now()
+            now = time.time()
             async with repo.transaction() as tx:
                 await tx.executemany(
                     "INSERT INTO subscribers (chat_id, state, locale, subscribed_at, changed_at)"
