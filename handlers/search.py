@@ -1,7 +1,7 @@
 """Quote search: inline mode in any chat (``@bot words``) and /search in the bot's chat.
 
 Thin: the engine is ``Repository.search_quotes`` (storage/quote_index.py), rendering is
-``bot/search_views.py``.
+``bot/views/quotes.py``.
 
 Inline answers are the same for every reader (the pieces' language, no per-user state), so
 ``is_personal=False`` lets Telegram serve a popular query from its cache to everyone typing it

@@ -1,5 +1,5 @@
-"""Quote search: the text side (bot/search.py) and the engine on a real SQLite file
-(storage/search.py through Repository): morphology, folding, prefixes, typos, symbols,
+"""Quote search: the text side (bot/domain/matching.py) and the engine on a real SQLite file
+(storage/quote_index.py through Repository): morphology, folding, prefixes, typos, symbols,
 ranking, paging, hostile input (with hypothesis), and the inline handler's answers."""
 
 from __future__ import annotations

@@ -430,11 +430,12 @@ async def serve(db: Path, queries_file: Path) -> None:
     aiogram_s = time.perf_counter() - t0
     memory["aiogram imported"] = rss_now_mb()
     t1 = time.perf_counter()
-    from bot import language, search_views
-    from bot import search as search_text
     from bot.app import prepare_to_serve
+    from bot.domain import language
+    from bot.domain import matching as search_text
     from bot.domain.matching import quote_term, tokens
     from bot.i18n import build_i18n
+    from bot.views import quotes as search_views
     from bot.views.quotes import inline_results
     from storage import Repository
 
