@@ -1,7 +1,7 @@
 """Quote search: inline mode in any chat (``@bot words``) and /search in the bot's chat.
 
-Thin: the engine is ``Repository.search_quotes`` (storage/search.py), rendering is
-``bot/search_views.py``.
+Thin: the engine is ``Repository.search_quotes`` (storage/quote_index.py), rendering is
+``bot/views/quotes.py``.
 
 Inline answers are the same for every reader (the pieces' language, no per-user state), so
 ``is_personal=False`` lets Telegram serve a popular query from its cache to everyone typing it
@@ -17,8 +17,7 @@ from aiogram.types import InlineQuery, Message
 
 from bot.views.quotes import inline_results, no_quotes_text, search_screen, search_usage_text
 from handlers.screens import send_screen
-from storage import Repository
-from storage.search import MAX_RESULTS
+from storage import MAX_RESULTS, Repository
 
 INLINE_PAGE = 50  # Telegram's maximum per answer
 INLINE_CACHE_SECONDS = 120

@@ -1,5 +1,6 @@
-"""Persistence: one repository object over SQLite."""
+"""Persistence: one repository object over SQLite (see ``storage/repository.py``)."""
 
+from storage.quote_index import MAX_RESULTS
 from storage.repository import DuplicatePieceError, Repository
 
-__all__ = ["DuplicatePieceError", "Repository"]
+__all__ = ["MAX_RESULTS", "DuplicatePieceError", "Repository"]

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from bot.publishing import prepare, store
 from storage import Repository
-from storage import subscriptions as subs
 from tests.conftest import DATA
 from tests.fakegram import BotAPIEmulator
 
@@ -75,7 +74,7 @@ async def test_kill_9_mid_broadcast_and_restart(tmp_path: Path) -> None:
     async with BotAPIEmulator() as emu:
         repo = await Repository.open(db)
         try:
-            now = subs.iso_now()
+            now = time.time()
             async with repo.transaction() as conn:
                 await conn.executemany(
                     "INSERT INTO subscribers (chat_id, locale, subscribed_at, changed_at)"

@@ -1,5 +1,5 @@
-"""Quote search: the text side (bot/search.py) and the engine on a real SQLite file
-(storage/search.py through Repository): morphology, folding, prefixes, typos, symbols,
+"""Quote search: the text side (bot/domain/matching.py) and the engine on a real SQLite file
+(storage/quote_index.py through Repository): morphology, folding, prefixes, typos, symbols,
 ranking, paging, hostile input (with hypothesis), and the inline handler's answers."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bot.i18n import build_i18n
 from bot.publishing import prepare, seed_bytes, store
 from handlers.search import inline_search, parse_offset
 from storage import Repository
-from storage import search as search_sql
+from storage import quote_index as search_sql
 from tests.conftest import DATA
 from tests.fakegram import parse_html
 

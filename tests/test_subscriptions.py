@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.outbox import DeliveryState, Outcome, SubscriberState
 from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare, store
 from bot.views.callbacks import DraftAction
 from storage import Repository
-from storage.subscriptions import DeliveryState, Outcome, SubscriberState
 from tests.conftest import DATA
 from tests.fakegram import SentMessage
 from tests.harness import Harness, running_bot

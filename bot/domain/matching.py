@@ -1,6 +1,6 @@
 """Quote search, the text side: folding, tokens, lemma keys, match expressions, typos, ranking.
 
-Pure functions, no SQL and no Telegram; ``storage/search.py`` runs them against SQLite FTS5.
+Pure functions, no SQL and no Telegram; ``storage/quote_index.py`` runs them against SQLite FTS5.
 
 **Index side.** Every quote becomes a *key text*: one group per word, groups joined by ``" | "``,
 each group holding the word's folded surface form first, then every lemma pymorphy3 considers

@@ -1,10 +1,10 @@
 -- Quote search (issue 4). The normalised shadow of every quote is computed in Python
--- (bot/search.py: folding, pymorphy3 lemmas, symbol tokens) because Python's sqlite3 cannot
--- register an FTS5 tokenizer; FTS5 only splits the shadow on spaces and "|".
+-- (bot/domain/matching.py: folding, pymorphy3 lemmas, symbol tokens) because Python's sqlite3
+-- cannot register an FTS5 tokenizer; FTS5 only splits the shadow on spaces and "|".
 --
 -- Quotes stored before this migration are indexed by the repository on first search
--- (storage/search.py: ensure_index), since the shadow text needs Python: search_state starts
--- at version 0 when quotes already exist.
+-- (storage/quote_index.py: QuoteSearch.prepare_search), since the shadow text needs Python:
+-- search_state starts at version 0 when quotes already exist.
 
 -- One row per quote: its key text ("form lemma… | form lemma… | …", one group per word) and
 -- how quotable it is within its piece (empty inline query, ties).
@@ -16,7 +16,7 @@ CREATE TABLE search_docs (
 );
 
 -- External-content FTS5 index over search_docs.keys. detail=none: ranking is done in stages
--- outside FTS5 (bot/search.py), so positions are not stored and the index stays small.
+-- outside FTS5 (bot/domain/matching.py), so positions are not stored and the index stays small.
 CREATE VIRTUAL TABLE search_fts USING fts5(
     keys,
     content = 'search_docs',
@@ -61,8 +61,8 @@ CREATE TABLE search_fuzzy (
     PRIMARY KEY (key, term)
 ) WITHOUT ROWID;
 
--- Which normaliser built the index (bot/search.py NORMALISER_VERSION); 0 = quotes not indexed
--- yet. When it differs from the code's, the repository rebuilds the index on first search.
+-- Which normaliser built the index (bot/domain/matching.py NORMALISER_VERSION); 0 = quotes not
+-- indexed yet. When it differs from the code's, the repository rebuilds the index on first search.
 CREATE TABLE search_state (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL

@@ -1,11 +1,12 @@
--- Quote search, second index format (bot/search.py NORMALISER_VERSION 2):
+-- Quote search, second index format (bot/domain/matching.py NORMALISER_VERSION 2):
 -- * the speaker's name is indexed with each of their quotes, in a second FTS5 column, so a
 --   reader can search by who said it ("Курамаев", "Курамаев Токаев");
 -- * the index is rebuilt in batches, newest quotes first, instead of in one transaction:
 --   search_state.pending_below says which quotes still wait (ids below it; 0 = none).
 --
 -- The old index is dropped here (its key texts lack the speaker) and rebuilt by the repository
--- (storage/search.py: ensure_index, index_pending): version 0 asks for that.
+-- (storage/quote_index.py: QuoteSearch.prepare_search, index_pending_quotes): version 0 asks
+-- for that.
 
 DROP TRIGGER search_docs_ai;
 DROP TRIGGER search_docs_ad;

@@ -254,7 +254,7 @@ async def build(db: Path, quotes: int, seed: int = 7) -> dict[str, Any]:
     from bot.domain.models import Interview, Summary, Turn
     from bot.domain.parsing import extract_quotes
     from storage import Repository
-    from storage import search as search_sql
+    from storage import quote_index as search_sql
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
@@ -430,11 +430,12 @@ async def serve(db: Path, queries_file: Path) -> None:
     aiogram_s = time.perf_counter() - t0
     memory["aiogram imported"] = rss_now_mb()
     t1 = time.perf_counter()
-    from bot import language, search_views
-    from bot import search as search_text
     from bot.app import prepare_to_serve
+    from bot.domain import language
+    from bot.domain import matching as search_text
     from bot.domain.matching import quote_term, tokens
     from bot.i18n import build_i18n
+    from bot.views import quotes as search_views
     from bot.views.quotes import inline_results
     from storage import Repository
 
@@ -472,7 +473,7 @@ async def serve(db: Path, queries_file: Path) -> None:
         return await raw_match(" AND ".join(map(quote_term, forms)), ranked, quotes)
 
     from bot.domain.matching import candidate_stages, parse_query
-    from storage.search import resolve
+    from storage.quote_index import resolve
 
     async def same_keys(query: str) -> str | None:
         """The engine's first match expression for the query: the keys its words resolve to

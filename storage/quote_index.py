@@ -1,9 +1,12 @@
-"""Quote search, the SQL side: indexing quotes at publish time and answering queries in stages.
+"""The quote index: the SQL side of quote search, indexing quotes and answering queries in stages.
 
-The text side (folding, keys, match expressions, ranking) is ``bot/search.py``; the schema is
+The text side (folding, keys, match expressions, typos, ranking) is the pure
+``bot.domain.matching``, called from here; nothing there calls back. The schema is
 ``migrations/0002_search.sql`` and ``0004_search_speakers.sql``. The index is kept at publish
-time; after an upgrade that changes it, it is rebuilt in short batches, newest quotes first
-(``reset_index``, ``next_batch``, ``store_batch``; ``Repository.prepare_search`` drives them).
+time (``index_piece``, in the transaction that stores the piece); after an upgrade that changes
+it, it is rebuilt in short batches, newest quotes first (``reset_index``, ``next_batch``,
+``store_batch``; ``QuoteSearch.prepare_search`` drives them). ``QuoteSearch`` is the part of
+``Repository`` that handlers call: ``search_quotes``, ``top_quotes``.
 
 Query path, for a query of words w1..wn (stop words optional):
 
@@ -22,11 +25,14 @@ Query path, for a query of words w1..wn (stop words optional):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import aiosqlite
@@ -50,6 +56,7 @@ from bot.domain.matching import (
     typo_probe_keys,
 )
 from bot.domain.models import QuoteHit
+from storage.connection import Database, fetchall, to_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +69,6 @@ _CHUNK = 500  # host parameters per IN (...) list
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-async def _fetchall(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[object] = ()
-) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
 
 
 # -- indexing --------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ Doc = tuple[int, int, str, str, float]  # quote id, piece id, key text, speaker 
 
 async def index_piece(conn: aiosqlite.Connection, piece_id: int) -> int:
     """Index the quotes of one piece; call inside the transaction that inserted them."""
-    rows = await _fetchall(conn, f"{_QUOTE_ROWS} WHERE q.piece_id = ? ORDER BY q.id", (piece_id,))
+    rows = await fetchall(conn, f"{_QUOTE_ROWS} WHERE q.piece_id = ? ORDER BY q.id", (piece_id,))
     return await write_docs(conn, prepare_docs(rows))
 
 
@@ -120,9 +120,7 @@ async def write_docs(conn: aiosqlite.Connection, docs: Sequence[Doc]) -> int:
     known: set[str] = set()
     for chunk in _chunks(terms):
         marks = ",".join("?" * len(chunk))
-        rows = await _fetchall(
-            conn, f"SELECT term FROM search_vocab WHERE term IN ({marks})", chunk
-        )
+        rows = await fetchall(conn, f"SELECT term FROM search_vocab WHERE term IN ({marks})", chunk)
         known.update(str(r[0]) for r in rows)
     await conn.executemany(
         "INSERT INTO search_vocab (term, freq) VALUES (?, ?)"
@@ -147,7 +145,7 @@ class IndexState(NamedTuple):
 
 
 async def index_state(conn: aiosqlite.Connection) -> IndexState:
-    rows = await _fetchall(conn, "SELECT version, pending_below FROM search_state WHERE id = 1")
+    rows = await fetchall(conn, "SELECT version, pending_below FROM search_state WHERE id = 1")
     return IndexState(int(rows[0][0]), int(rows[0][1])) if rows else IndexState(0, 0)
 
 
@@ -158,7 +156,7 @@ async def settle_empty_index(conn: aiosqlite.Connection) -> None:
     search, the index of every piece published before it."""
     if (await index_state(conn)).current:
         return
-    if await _fetchall(conn, "SELECT 1 FROM quotes LIMIT 1"):
+    if await fetchall(conn, "SELECT 1 FROM quotes LIMIT 1"):
         return
     await conn.execute(
         "UPDATE search_state SET version = ?, pending_below = 0 WHERE id = 1",
@@ -168,13 +166,14 @@ async def settle_empty_index(conn: aiosqlite.Connection) -> None:
 
 async def reset_index(conn: aiosqlite.Connection) -> int:
     """Drop the index and mark every quote as pending for this normaliser (in a write
-    transaction); returns how many quotes wait. ``index_batch`` then indexes them."""
+    transaction); returns how many quotes wait. ``next_batch`` and ``store_batch`` then index
+    them, newest first."""
     logger.info("Search index: rebuilding for normaliser %d", NORMALISER_VERSION)
     await conn.execute("DELETE FROM search_docs")
     await conn.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     await conn.execute("DELETE FROM search_vocab")
     await conn.execute("DELETE FROM search_fuzzy")
-    rows = await _fetchall(conn, "SELECT coalesce(max(id), 0), count(*) FROM quotes")
+    rows = await fetchall(conn, "SELECT coalesce(max(id), 0), count(*) FROM quotes")
     top, count = int(rows[0][0]), int(rows[0][1])
     await conn.execute(
         "INSERT INTO search_state (id, version, pending_below) VALUES (1, ?, ?)"
@@ -190,7 +189,7 @@ async def pending_quotes(conn: aiosqlite.Connection) -> int:
     state = await index_state(conn)
     if not state.pending_below:
         return 0
-    rows = await _fetchall(conn, "SELECT count(*) FROM quotes WHERE id < ?", (state.pending_below,))
+    rows = await fetchall(conn, "SELECT count(*) FROM quotes WHERE id < ?", (state.pending_below,))
     return int(rows[0][0])
 
 
@@ -201,14 +200,14 @@ async def next_batch(conn: aiosqlite.Connection, size: int | None = None) -> lis
     state = await index_state(conn)
     if not state.pending_below:
         return []
-    rows = await _fetchall(
+    rows = await fetchall(
         conn,
         f"{_QUOTE_ROWS} WHERE q.id < ? ORDER BY q.id DESC LIMIT ?",
         (state.pending_below, size),
     )
     if len(rows) == size:  # the oldest piece of the batch may go on below it
         last = rows[-1]
-        rows += await _fetchall(
+        rows += await fetchall(
             conn,
             f"{_QUOTE_ROWS} WHERE q.piece_id = ? AND q.id < ? ORDER BY q.id DESC",
             (last[1], last[0]),
@@ -226,7 +225,7 @@ async def store_batch(conn: aiosqlite.Connection, rows: Sequence[Any], docs: Seq
         return 0  # another writer indexed these meanwhile
     lowest = min(int(r[0]) for r in rows)
     count = await write_docs(conn, docs)
-    more = await _fetchall(conn, "SELECT 1 FROM quotes WHERE id < ? LIMIT 1", (lowest,))
+    more = await fetchall(conn, "SELECT 1 FROM quotes WHERE id < ? LIMIT 1", (lowest,))
     await conn.execute(
         "UPDATE search_state SET pending_below = ? WHERE id = 1", (lowest if more else 0,)
     )
@@ -264,7 +263,7 @@ async def resolve(conn: aiosqlite.Connection, words: Sequence[QueryWord]) -> Pla
         params.append(completions(typing.form))
     known: set[str] = set()
     completed: list[str] = []
-    for term, kind in await _fetchall(conn, sql, params):
+    for term, kind in await fetchall(conn, sql, params):
         (completed.append if kind else known.add)(str(term))
     strong = [frozenset(k for k in w.keys if k in known) for w in words]
     weak = [frozenset(completed) if w.prefix else frozenset() for w in words]
@@ -297,7 +296,7 @@ async def _typo_fixes(conn: aiosqlite.Connection, form: str) -> list[str]:
             " WHERE term >= ? AND term < ? LIMIT ?)"
         )
         params += [low, high, TYPO_SCAN]
-    rows = await _fetchall(conn, sql, params)
+    rows = await fetchall(conn, sql, params)
     return pick_typos(form, ((str(r[0]), int(r[1])) for r in rows))
 
 
@@ -313,22 +312,22 @@ _HIT_SQL = (
 )
 
 # piece id → published_at, per connection (pieces are immutable once published)
-_published: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[int, str]] = (
+_published: weakref.WeakKeyDictionary[aiosqlite.Connection, dict[int, float]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-async def _publication_times(conn: aiosqlite.Connection, piece_ids: set[int]) -> dict[int, str]:
+async def _publication_times(conn: aiosqlite.Connection, piece_ids: set[int]) -> dict[int, float]:
     known = _published.setdefault(conn, {})
     missing = [i for i in piece_ids if i not in known]
     if missing:
         if len(known) > 100_000:
             known.clear()
         marks = ",".join("?" * len(missing))
-        for row in await _fetchall(
+        for row in await fetchall(
             conn, f"SELECT id, published_at FROM pieces WHERE id IN ({marks})", missing
         ):
-            known[int(row[0])] = str(row[1])
+            known[int(row[0])] = float(row[1])
     return known
 
 
@@ -349,7 +348,7 @@ async def _rank(conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any]) -> 
 async def _hits(conn: aiosqlite.Connection, quote_ids: Sequence[int]) -> list[QuoteHit]:
     if not quote_ids:
         return []
-    rows = await _fetchall(conn, _HIT_SQL.format(marks=",".join("?" * len(quote_ids))), quote_ids)
+    rows = await fetchall(conn, _HIT_SQL.format(marks=",".join("?" * len(quote_ids))), quote_ids)
     by_id = {int(r[0]): r for r in rows}
     return [_hit(by_id[i]) for i in quote_ids if i in by_id]
 
@@ -362,7 +361,7 @@ def _hit(row: Any) -> QuoteHit:
         speaker=row[3],
         turn_number=int(row[4]),
         text=row[5],
-        published_at=datetime.fromisoformat(row[6]),
+        published_at=to_datetime(row[6]),
     )
 
 
@@ -382,7 +381,7 @@ async def search(
     ranked: list[int] = []
     seen: set[int] = set()
     for expression, cap in candidate_stages(plan, end):
-        rows = [r for r in await _fetchall(conn, _STAGE_SQL, (expression, cap)) if r[0] not in seen]
+        rows = [r for r in await fetchall(conn, _STAGE_SQL, (expression, cap)) if r[0] not in seen]
         seen.update(r[0] for r in rows)
         ranked += await _rank(conn, plan, rows)
         if len(ranked) >= end:
@@ -394,7 +393,7 @@ async def top_quotes(
     conn: aiosqlite.Connection, piece_id: int, *, limit: int, offset: int = 0
 ) -> list[QuoteHit]:
     """The most quotable sentences of a piece (for an empty query)."""
-    rows = await _fetchall(
+    rows = await fetchall(
         conn,
         "SELECT q.id, q.piece_id, p.title, p.speaker, q.turn_number, q.text, p.published_at"
         " FROM quotes q JOIN search_docs d ON d.quote_id = q.id"
@@ -409,14 +408,115 @@ async def stats(conn: aiosqlite.Connection) -> dict[str, int]:
     """Sizes of the search tables (for the benchmark and diagnostics)."""
     out = {}
     for table in ("search_docs", "search_vocab", "search_fuzzy"):
-        rows = await _fetchall(conn, f"SELECT count(*) FROM {table}")
+        rows = await fetchall(conn, f"SELECT count(*) FROM {table}")
         out[table] = int(rows[0][0])
     return out
 
 
+# -- the repository's part ----------------------------------------------------------------------
+
+
+class QuoteSearch(Database):
+    """Quote search for ``Repository``: answers queries, keeps the index current."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        super().__init__(conn, path)
+        self._search_ready = False
+        self._reindex: asyncio.Task[int] | None = None
+
+    async def close(self) -> None:
+        if self._reindex is not None and not self._reindex.done():
+            self._reindex.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reindex
+        await super().close()
+
+    async def search_quotes(self, query: str, *, limit: int, offset: int = 0) -> list[QuoteHit]:
+        """Quotes matching any text, best first (never raises on odd input)."""
+        await self.prepare_search()
+        return await search(self._conn, query, limit=limit, offset=offset)
+
+    async def top_quotes(self, piece_id: int, limit: int, *, offset: int = 0) -> list[QuoteHit]:
+        """The most quotable sentences of a piece, for an empty search."""
+        await self.prepare_search()
+        return await top_quotes(self._conn, piece_id, limit=limit, offset=offset)
+
+    async def _settle_index(self) -> None:
+        """At open: an empty index of an older normaliser is marked current (a write only when
+        there is one to do)."""
+        if not (await index_state(self._conn)).current:
+            async with self.transaction() as conn:
+                await settle_empty_index(conn)
+
+    async def prepare_search(self) -> int:
+        """Make the search index current; returns how many quotes are still waiting.
+
+        An index built by another normaliser (or before migration 0002) is dropped and rebuilt,
+        newest quotes first: up to ``REINDEX_NOW`` quotes right away, a bigger archive in a
+        background task while searches answer from what is indexed so far."""
+        if self._search_ready or (self._reindex is not None and not self._reindex.done()):
+            return 0
+        await self._reset_stale_index()
+        pending = await pending_quotes(self._conn)
+        if pending > REINDEX_NOW:
+            logger.info("Search index: %d quotes to index, in the background", pending)
+            self._reindex = asyncio.create_task(self._index_in_background(), name="search-index")
+            return pending
+        await self.index_pending_quotes()
+        return 0
+
+    async def build_search_index(self, progress: Callable[[int], None] | None = None) -> int:
+        """Bring the search index up to date now, in the foreground (``python -m bot reindex``);
+        returns how many quotes were indexed."""
+        await self._reset_stale_index()
+        return await self.index_pending_quotes(progress)
+
+    async def _reset_stale_index(self) -> None:
+        if not (await index_state(self._conn)).current:
+            async with self.transaction() as conn:
+                if not (await index_state(conn)).current:
+                    await reset_index(conn)
+
+    async def index_pending_quotes(self, progress: Callable[[int], None] | None = None) -> int:
+        """Index every waiting quote, newest first, in short transactions of about
+        ``REINDEX_BATCH`` quotes (publishing and subscribing are never held up for long);
+        ``progress`` gets the running count. Returns how many were indexed."""
+        total = 0
+        while rows := await next_batch(self._conn):
+            docs: list[Doc] = []
+            by_piece: dict[int, list[aiosqlite.Row]] = {}
+            for row in rows:
+                by_piece.setdefault(int(row[1]), []).append(row)
+            for piece_rows in by_piece.values():  # CPU-bound: let other tasks run in between
+                docs += prepare_docs(piece_rows)
+                await asyncio.sleep(0)
+            async with self.transaction() as conn:
+                done = await store_batch(conn, rows, docs)
+            if not done:
+                break
+            total += done
+            if progress is not None:
+                progress(total)
+        self._search_ready = (await index_state(self._conn)).pending_below == 0
+        return total
+
+    async def _index_in_background(self) -> int:
+        started = time.monotonic()
+        try:
+            count = await self.index_pending_quotes()
+        except Exception:
+            logger.exception("Search index: background indexing failed")
+            return 0
+        logger.info("Search index: %d quotes indexed in %.0f s", count, time.monotonic() - started)
+        return count
+
+
 __all__ = [
     "MAX_RESULTS",
+    "REINDEX_BATCH",
+    "REINDEX_NOW",
     "IndexState",
+    "QuoteSearch",
     "index_piece",
     "index_state",
     "next_batch",

@@ -1,0 +1,231 @@
+"""The notification outbox: deliveries (one per piece and subscriber) and broadcasts.
+
+The schema is ``migrations/0003_subscriptions.sql``. ``create_deliveries`` runs inside the
+transaction that stores a piece (``Pieces.add_piece``), so a piece and its notifications are
+committed together. Delivery life cycle (``bot.broadcast`` drives it)::
+
+    pending ──claim──▶ sending ──▶ sent | failed | unreachable
+       ▲                  │
+       └──retry/release───┘        pending ──subscriber left──▶ cancelled
+
+A claim commits ``sending`` before anything is sent and each outcome commits after its send, so
+a crash can only leave ``sending`` rows, which go back to ``pending`` when the next broadcaster
+starts: nobody is missed, and only sends that were in flight may be repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from bot.domain.outbox import (
+    Broadcast,
+    Claim,
+    DeliveryCounts,
+    DeliveryState,
+    Outcome,
+    SubscriberState,
+)
+from storage import subscribers
+from storage.connection import Database, clock, fetchall
+
+
+async def create_deliveries(conn: aiosqlite.Connection, piece_id: int, now: float) -> int:
+    """One pending delivery per active subscriber, and the broadcast row; returns how many."""
+    cursor = await conn.execute(
+        "INSERT INTO deliveries (piece_id, chat_id, locale)"
+        " SELECT ?, chat_id, locale FROM subscribers WHERE state = 'active' ORDER BY chat_id",
+        (piece_id,),
+    )
+    total = max(cursor.rowcount, 0)
+    if total:
+        await conn.execute(
+            "INSERT INTO broadcasts (piece_id, total, created_at) VALUES (?, ?, ?)",
+            (piece_id, total, now),
+        )
+    return total
+
+
+HAS_DUE = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'pending' AND next_attempt <= ?)"
+
+CLAIM = (
+    "UPDATE deliveries SET state = 'sending', next_attempt = ?"
+    " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt <= ?"
+    " ORDER BY next_attempt, id LIMIT ?)"
+    " RETURNING id, piece_id, chat_id, locale, attempts"
+)
+
+
+async def claim(conn: aiosqlite.Connection, limit: int, now: float, lease: float) -> list[Claim]:
+    """Claim due deliveries; those whose subscriber left since (a row that was ``sending``
+    when they left, then released) are cancelled instead of returned."""
+    rows = await fetchall(conn, CLAIM, (now + lease, now, limit))
+    claims = [Claim(int(r[0]), int(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in rows]
+    claims.sort(key=lambda c: c.id)  # RETURNING order is unspecified
+    if not claims:
+        return claims
+    gone = await subscribers.inactive_reasons(conn, sorted({c.chat_id for c in claims}))
+    if gone:
+        await conn.executemany(
+            "UPDATE deliveries SET state = 'cancelled', last_error = ?, done_at = ? WHERE id = ?",
+            [(gone[c.chat_id], now, c.id) for c in claims if c.chat_id in gone],
+        )
+        claims = [c for c in claims if c.chat_id not in gone]
+    return claims
+
+
+RELEASE = (
+    "UPDATE deliveries SET state = 'pending', next_attempt = 0 WHERE state = 'sending'"
+    " AND next_attempt <= ?"
+)
+
+RELEASE_IDS = (
+    "UPDATE deliveries SET state = 'pending', next_attempt = ? WHERE id = ? AND state = 'sending'"
+)
+
+MARK_SENT = (
+    "UPDATE deliveries SET state = 'sent', attempts = ?, message_id = ?, last_error = NULL,"
+    " done_at = ? WHERE id = ?"
+)
+MARK_FINAL = (
+    "UPDATE deliveries SET state = ?, attempts = ?, last_error = ?, done_at = ? WHERE id = ?"
+)
+MARK_RETRY = (
+    "UPDATE deliveries SET state = 'pending', attempts = ?, last_error = ?, next_attempt = ?"
+    " WHERE id = ?"
+)
+
+
+async def record(conn: aiosqlite.Connection, outcomes: Sequence[Outcome], now: float) -> None:
+    """Write outcomes (one transaction is the caller's): at most 3 statements for any number;
+    an unreachable chat stops being a subscriber."""
+    sent, final, retry = [], [], []
+    for o in outcomes:
+        if o.state is DeliveryState.SENT:
+            sent.append((o.attempts, o.message_id, now, o.claim.id))
+        elif o.state is DeliveryState.PENDING:
+            retry.append((o.attempts, o.error, o.next_attempt, o.claim.id))
+        else:
+            final.append((o.state.value, o.attempts, o.error, now, o.claim.id))
+    if sent:
+        await conn.executemany(MARK_SENT, sent)
+    if final:
+        await conn.executemany(MARK_FINAL, final)
+    if retry:
+        await conn.executemany(MARK_RETRY, retry)
+    for o in outcomes:
+        if o.state is DeliveryState.UNREACHABLE:
+            await subscribers.deactivate(
+                conn, o.claim.chat_id, SubscriberState.BLOCKED, o.error or ""
+            )
+
+
+COUNTS = "SELECT state, count(*) FROM deliveries WHERE piece_id = ? GROUP BY state"
+
+BROADCAST_COLUMNS = (
+    "b.piece_id, p.title, b.total, b.created_at, b.finished_at, b.report_chat,"
+    " b.report_message, b.report_locale, b.reported"
+)
+
+
+def _broadcast(row: aiosqlite.Row, counts: DeliveryCounts) -> Broadcast:
+    return Broadcast(
+        piece_id=int(row[0]),
+        title=str(row[1]),
+        total=int(row[2]),
+        created_at=float(row[3]),
+        finished_at=float(row[4]) if row[4] is not None else None,
+        report_chat=int(row[5]) if row[5] is not None else None,
+        report_message=int(row[6]) if row[6] is not None else None,
+        report_locale=row[7],
+        reported=bool(row[8]),
+        counts=counts,
+    )
+
+
+class Outbox(Database):
+    """Deliveries and broadcasts for ``Repository`` (the broadcaster's side)."""
+
+    async def has_due_deliveries(self, now: float | None = None) -> bool:
+        row = await self._fetchone(HAS_DUE, (clock() if now is None else now,))
+        return bool(row and row[0])
+
+    async def claim_deliveries(self, limit: int, *, lease: float) -> list[Claim]:
+        """Take up to ``limit`` due deliveries (oldest first) and commit them as ``sending``
+        with a lease; nothing is written when nothing is due."""
+        now = clock()
+        if limit <= 0 or not await self.has_due_deliveries(now):
+            return []
+        async with self.transaction() as conn:
+            return await claim(conn, limit, now, lease)
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Commit a group of outcomes in one short transaction."""
+        if outcomes:
+            async with self.transaction() as conn:
+                await record(conn, outcomes, clock())
+
+    async def release_claims(self, claim_ids: Sequence[int], *, due: float = 0.0) -> None:
+        """Claimed deliveries that were not sent go back to pending (no attempt counted)."""
+        if claim_ids:
+            async with self.transaction() as conn:
+                await conn.executemany(RELEASE_IDS, [(due, i) for i in claim_ids])
+
+    async def release_expired_claims(self, *, everything: bool = False) -> int:
+        """``sending`` rows whose lease ran out (all of them with ``everything``, for a
+        broadcaster that knows it is the only one) go back to pending; returns how many."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(RELEASE, (float("inf") if everything else clock(),))
+            return max(cursor.rowcount, 0)
+
+    async def delivery_counts(self, piece_id: int) -> DeliveryCounts:
+        found = {str(r[0]): int(r[1]) for r in await self._fetchall(COUNTS, (piece_id,))}
+        return DeliveryCounts(**{state.value: found.get(state.value, 0) for state in DeliveryState})
+
+    async def _broadcasts(self, where: str, params: Sequence[object]) -> list[Broadcast]:
+        rows = await self._fetchall(
+            f"SELECT {BROADCAST_COLUMNS} FROM broadcasts b JOIN pieces p ON p.id = b.piece_id"
+            f" {where}",
+            params,
+        )
+        return [_broadcast(row, await self.delivery_counts(int(row[0]))) for row in rows]
+
+    async def open_broadcasts(self) -> list[Broadcast]:
+        """Broadcasts still sending, or whose final progress was not shown yet."""
+        return await self._broadcasts("WHERE b.reported = 0 ORDER BY b.piece_id", ())
+
+    async def recent_broadcasts(self, limit: int = 5) -> list[Broadcast]:
+        return await self._broadcasts(
+            "ORDER BY b.created_at DESC, b.piece_id DESC LIMIT ?", (limit,)
+        )
+
+    async def get_broadcast(self, piece_id: int) -> Broadcast | None:
+        found = await self._broadcasts("WHERE b.piece_id = ?", (piece_id,))
+        return found[0] if found else None
+
+    async def update_broadcast(self, piece_id: int, **fields: object) -> None:
+        """Set ``finished_at``, ``report_chat``, ``report_message``, ``report_locale`` or
+        ``reported`` of a broadcast."""
+        allowed = {"finished_at", "report_chat", "report_message", "report_locale", "reported"}
+        if not fields or not set(fields) <= allowed:
+            raise ValueError(f"cannot update broadcast fields {sorted(fields)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        async with self.transaction() as conn:
+            await conn.execute(
+                f"UPDATE broadcasts SET {assignments} WHERE piece_id = ?",
+                (*fields.values(), piece_id),
+            )
+
+    async def finish_broadcast(self, piece_id: int) -> float:
+        """Record when a broadcast's last delivery finished; returns that time."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE broadcasts SET finished_at = coalesce((SELECT max(done_at) FROM"
+                " deliveries WHERE piece_id = ?), ?) WHERE piece_id = ? AND finished_at IS NULL",
+                (piece_id, clock(), piece_id),
+            )
+            row = await self._fetchone(
+                "SELECT finished_at FROM broadcasts WHERE piece_id = ?", (piece_id,)
+            )
+        return float(row[0]) if row and row[0] is not None else clock()
