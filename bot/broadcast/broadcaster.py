@@ -34,13 +34,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
-import random
 import time
-from collections import Counter, OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,12 +63,13 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
+from bot.broadcast.config import BroadcastConfig
+from bot.broadcast.pacing import ChatSpacing, RateLimiter
 from bot.domain.outbox import Broadcast, Claim, DeliveryState, Outcome
 from bot.views.editor import progress_text
 from bot.views.notification import notification
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from storage import Repository
 
 try:  # POSIX; elsewhere the broadcaster relies on lease expiry alone
@@ -86,50 +85,6 @@ REPORT_GRACE_S = 30.0  # how long a finished broadcast waits for an editor's pro
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff for 5xx, timeouts and network errors."""
-
-    max_attempts: int = 6
-    base_delay: float = 2.0
-    max_delay: float = 300.0
-    jitter: float = 0.2
-
-    def delay(self, failures: int) -> float:
-        raw = min(self.max_delay, self.base_delay * 2 ** max(failures - 1, 0))
-        return raw * (1 + random.uniform(-self.jitter, self.jitter))
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastConfig:
-    rate: float = 25.0  # messages per second, all chats together
-    paid: bool = False  # send with allow_paid_broadcast (lets Telegram go up to 1000/s)
-    per_chat_interval: float = 1.0  # at most one message per chat per this many seconds
-    concurrency: int = 0  # sends in flight at most; 0: derived from the rate
-    request_timeout: float = 20.0
-    poll_interval: float = 0.5
-    lease: float = 300.0  # a claim's lease (only matters without the lock file)
-    buffer_seconds: float = 1.0  # claimed work kept in memory, in seconds of sending
-    progress_interval: float = 2.0
-    commit_linger: float = 0.01  # gather outcomes this long into one commit
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: object) -> BroadcastConfig:
-        config = cls(rate=settings.broadcast_rate, paid=settings.broadcast_paid)
-        return replace(config, **overrides)  # type: ignore[arg-type]
-
-    @property
-    def workers(self) -> int:
-        """Enough concurrent sends to reach the rate at ~0.5 s of API latency."""
-        return self.concurrency or max(4, min(500, math.ceil(self.rate / 2)))
-
-    @property
-    def capacity(self) -> int:
-        """Claimed deliveries held in memory at most."""
-        return self.workers + math.ceil(self.rate * self.buffer_seconds)
-
-
-@dataclass(frozen=True, slots=True)
 class Progress:
     broadcast: Broadcast
     rate: float  # deliveries finished per second, recently
@@ -142,88 +97,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
-
-
-class RateLimiter:
-    """Evenly spaced sending slots, ``rate`` per second, shared by all workers; ``pause`` holds
-    every sender until the pause is over (a 429's retry_after).
-
-    Slots are reserved ahead, so late wake-ups do not accumulate into a lower rate; and because
-    senders that woke late after an event-loop stall would then go out together, a sliding
-    window also keeps any one second to at most ``rate`` sends.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = 0.0
-        self._paused_until = 0.0
-        self._window: deque[float] = deque(maxlen=max(1, math.floor(rate)))
-
-    async def acquire(self) -> None:
-        window = self._window
-        while True:
-            now = time.monotonic()
-            slot = max(self._next, now, self._paused_until)
-            self._next = slot + self.interval
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            while True:
-                now = time.monotonic()
-                if now < self._paused_until:
-                    break  # a pause began while this sender waited: take a slot after it
-                if len(window) == window.maxlen and now - window[0] < 1.0:
-                    await asyncio.sleep(window[0] + 1.0 - now)
-                    continue
-                window.append(now)
-                return
-
-    def pause(self, seconds: float) -> None:
-        until = time.monotonic() + seconds
-        if until > self._paused_until:
-            self._paused_until = until
-            self._next = max(self._next, until)
-
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - time.monotonic())
-
-
-class ChatSpacing:
-    """One delivery per chat at a time, at least ``interval`` seconds after the previous send."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._last: OrderedDict[int, float] = OrderedDict()  # oldest send first
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, chat_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(chat_id) or (asyncio.Lock(), 0)
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                last = self._last.get(chat_id)
-                if last is not None:
-                    wait = last + self.interval - time.monotonic()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                yield
-        finally:
-            lock, users = self._locks[chat_id]
-            if users <= 1:
-                del self._locks[chat_id]
-            else:
-                self._locks[chat_id] = (lock, users - 1)
-
-    def mark(self, chat_id: int) -> None:
-        """A message to ``chat_id`` is being sent now."""
-        now = time.monotonic()
-        self._last[chat_id] = now
-        self._last.move_to_end(chat_id)
-        while self._last:
-            oldest_chat, oldest = next(iter(self._last.items()))
-            if now - oldest < self.interval:
-                break
-            del self._last[oldest_chat]
 
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -604,7 +477,7 @@ class Broadcaster:
     def _retry_or_fail(self, claim: Claim, reason: str) -> Outcome:
         failures = claim.attempts + 1
         policy = self.config.retry
-        if failures >= policy.max_attempts:
+        if policy.gives_up(failures):
             return self._final(
                 claim, DeliveryState.FAILED, f"gave up after {failures} attempts: {reason}"
             )
