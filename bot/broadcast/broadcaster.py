@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import time
@@ -40,31 +39,22 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, assert_never
 
-import aiohttp
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramConflictError,
-    TelegramEntityTooLarge,
     TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramNotFound,
     TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
 )
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
 from bot.broadcast.config import BroadcastConfig
 from bot.broadcast.pacing import ChatSpacing, RateLimiter
+from bot.broadcast.sender import NotificationSender, Verdict, classify
 from bot.domain.outbox import Broadcast, Claim, DeliveryState, Outcome
 from bot.views.editor import progress_text
 from bot.views.notification import notification
@@ -79,8 +69,6 @@ except ImportError:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-# 400 answers that mean the chat is gone for good (like a 403)
-_GONE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "deactivated")
 REPORT_GRACE_S = 30.0  # how long a finished broadcast waits for an editor's progress message
 
 
@@ -97,82 +85,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
-
-
-_JSON_HEADERS = {"Content-Type": "application/json"}
-_ERRORS: dict[int, type[TelegramAPIError]] = {
-    400: TelegramBadRequest,
-    401: TelegramUnauthorizedError,
-    403: TelegramForbiddenError,
-    404: TelegramNotFound,
-    409: TelegramConflictError,
-    413: TelegramEntityTooLarge,
-}
-
-
-class NotificationSender:
-    """``sendMessage`` for the hot path, lean: the JSON body of a notification is encoded once
-    (only the chat id is spliced in per reader) and only the answer's status, message id and
-    error fields are read. Errors are raised as aiogram's exceptions, exactly as
-    ``Bot.send_message`` would (``check_response``'s mapping). Everything else the broadcaster
-    sends (progress messages) goes through aiogram.
-
-    Profiling showed aiogram's form encoding and response validation at ~1 ms of CPU per
-    message, which alone would cap a 2-core host below 1000 messages/s.
-    """
-
-    def __init__(self, bot: Bot, connections: int) -> None:
-        self._url = bot.session.api.api_url(token=bot.token, method="sendMessage")
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections),
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
-        # the method aiogram's exceptions name
-        self._method: TelegramMethod[Any] = SendMessage(chat_id=0, text="notification")
-
-    @staticmethod
-    def encode(text: str, markup: InlineKeyboardMarkup, *, paid: bool) -> bytes:
-        """Everything but ``chat_id``: the tail of the JSON object, after its opening brace."""
-        payload: dict[str, object] = {
-            "text": text,
-            "parse_mode": "HTML",
-            "link_preview_options": {"is_disabled": True},
-            "reply_markup": markup.model_dump(mode="json", exclude_none=True),
-        }
-        if paid:
-            payload["allow_paid_broadcast"] = True
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()[1:]
-
-    async def send(self, chat_id: int, encoded: bytes) -> int:
-        """Send; returns the message id or raises like aiogram."""
-        body = b'{"chat_id":%d,' % chat_id + encoded
-        try:
-            async with self._session.post(self._url, data=body, headers=_JSON_HEADERS) as resp:
-                status, raw = resp.status, await resp.read()
-        except ClientError as error:
-            raise TelegramNetworkError(self._method, f"{type(error).__name__}: {error}") from error
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise TelegramNetworkError(
-                self._method, f"HTTP {status}: not a Bot API answer"
-            ) from None
-        if 200 <= status <= 226 and answer.get("ok"):
-            return int(answer["result"]["message_id"])
-        description = str(answer.get("description") or f"HTTP {status}")
-        parameters = answer.get("parameters") or {}
-        if parameters.get("retry_after"):
-            raise TelegramRetryAfter(self._method, description, int(parameters["retry_after"]))
-        if parameters.get("migrate_to_chat_id"):
-            raise TelegramMigrateToChat(
-                self._method, description, int(parameters["migrate_to_chat_id"])
-            )
-        if status >= 500:
-            raise TelegramServerError(self._method, description)
-        raise _ERRORS.get(status, TelegramAPIError)(self._method, description)
-
-    async def close(self) -> None:
-        await self._session.close()
 
 
 class Broadcaster:
@@ -423,28 +335,26 @@ class Broadcaster:
                 try:
                     async with asyncio.timeout(self.config.request_timeout):
                         message_id = await notifier.send(claim.chat_id, rendered)
-                except TelegramRetryAfter as error:
-                    self.counters["retry_after"] += 1
-                    self._limiter.pause(error.retry_after)
-                    logger.warning("Telegram asked to wait %d s: pausing", error.retry_after)
-                    continue
-                except TelegramForbiddenError as error:
-                    return self._final(claim, DeliveryState.UNREACHABLE, error.message)
-                except TelegramBadRequest as error:
-                    gone = any(mark in error.message.lower() for mark in _GONE)
-                    state = DeliveryState.UNREACHABLE if gone else DeliveryState.FAILED
-                    return self._final(claim, state, error.message)
-                except TelegramMigrateToChat as error:
-                    return self._final(claim, DeliveryState.FAILED, error.message)
-                except TimeoutError:
-                    return self._retry_or_fail(claim, "request timed out")
-                except (TelegramAPIError, ClientError, OSError) as error:
-                    return self._retry_or_fail(
-                        claim, getattr(error, "message", None) or repr(error)
-                    )
-                except Exception as error:  # a bug, not the network: still never drop it
-                    logger.exception("Unexpected error sending to chat %d", claim.chat_id)
-                    return self._retry_or_fail(claim, repr(error))
+                except Exception as error:
+                    ruling = classify(error)
+                    if not ruling.expected:  # a bug, not the network: still never drop it
+                        logger.exception("Unexpected error sending to chat %d", claim.chat_id)
+                    match ruling.verdict:
+                        case Verdict.PAUSE:
+                            self.counters["retry_after"] += 1
+                            self._limiter.pause(ruling.retry_after)
+                            logger.warning(
+                                "Telegram asked to wait %d s: pausing", ruling.retry_after
+                            )
+                            continue
+                        case Verdict.UNREACHABLE:
+                            return self._final(claim, DeliveryState.UNREACHABLE, ruling.reason)
+                        case Verdict.FAILED:
+                            return self._final(claim, DeliveryState.FAILED, ruling.reason)
+                        case Verdict.RETRY:
+                            return self._retry_or_fail(claim, ruling.reason)
+                        case _:
+                            assert_never(ruling.verdict)
                 finally:
                     # spacing counts from the answer: the server saw this send before it
                     self._chats.mark(claim.chat_id)
