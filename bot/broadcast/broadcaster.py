@@ -31,14 +31,11 @@ committed, a millisecond or two) when the process died.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 from aiogram import Bot
@@ -53,7 +50,8 @@ from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
 from bot.broadcast.config import BroadcastConfig
-from bot.broadcast.pacing import ChatSpacing, RateLimiter
+from bot.broadcast.lock import BroadcastLock
+from bot.broadcast.pacing import ChatSpacing, RateLimiter, nap
 from bot.broadcast.sender import NotificationSender, Verdict, classify
 from bot.domain.outbox import Broadcast, Claim, DeliveryState, Outcome
 from bot.views.editor import progress_text
@@ -61,11 +59,6 @@ from bot.views.notification import notification
 
 if TYPE_CHECKING:
     from storage import Repository
-
-try:  # POSIX; elsewhere the broadcaster relies on lease expiry alone
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +97,7 @@ class Broadcaster:
         self.i18n = i18n
         self.on_progress = on_progress
         self.counters: Counter[str] = Counter()
-        self._lock_path = (
-            Path(f"{repo.path}.broadcast-lock")
-            if lock and fcntl is not None and str(repo.path) != ":memory:"
-            else None
-        )
-        self._lock_fd: int | None = None
+        self._lock = BroadcastLock(repo.path, enabled=lock)
         self._limiter = RateLimiter(config.rate)
         self._chats = ChatSpacing(config.per_chat_interval)
         self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
@@ -214,45 +202,26 @@ class Broadcaster:
         if self._notifier is not None:
             await self._notifier.close()
             self._notifier = None
-        self._unlock()
+        self._lock.release()
+        self._ready.clear()
         self._stopping = False
         logger.info("Broadcaster stopped (%s)", dict(self.counters))
-
-    # -- the lock -----------------------------------------------------------------------------
-
-    def _try_lock(self) -> bool:
-        if self._lock_path is None or self._lock_fd is not None:
-            return True
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._lock_fd = fd
-        return True
-
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing releases the flock
-            self._lock_fd = None
-        self._ready.clear()
 
     # -- pickup -------------------------------------------------------------------------------
 
     async def _pickup_loop(self) -> None:
         warned = False
-        while not self._try_lock():
+        while not self._lock.acquire():
             if not warned:
                 logger.warning(
                     "Another process is broadcasting from %s; waiting for it to stop",
                     self.repo.path,
                 )
                 warned = True
-            await self._nap(self._wake, self.config.poll_interval * 4)
+            await nap(self._wake, self.config.poll_interval * 4)
             if self._stopping:
                 return
-        exclusive = self._lock_path is not None
+        exclusive = self._lock.exclusive
         released = await self.repo.release_expired_claims(everything=exclusive)
         if released:
             logger.warning("Resuming: %d interrupted deliveries are queued again", released)
@@ -277,13 +246,7 @@ class Broadcaster:
                     self._progress_wake.set()
                 if not exclusive:
                     await self.repo.release_expired_claims()
-            await self._nap(self._wake, self.config.poll_interval)
-
-    async def _nap(self, event: asyncio.Event, seconds: float) -> None:
-        """Until ``event`` is set (``stop`` sets them all) or ``seconds`` pass."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await event.wait()
+            await nap(self._wake, self.config.poll_interval)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -445,7 +408,7 @@ class Broadcaster:
 
     async def _progress_loop(self) -> None:
         while not self._ready.is_set():
-            await self._nap(self._progress_wake, 0.5)
+            await nap(self._progress_wake, 0.5)
             self._progress_wake.clear()
             if self._stopping:
                 return
@@ -455,7 +418,7 @@ class Broadcaster:
                 await self._report()
             except Exception:
                 logger.exception("Could not report broadcast progress")
-            await self._nap(self._progress_wake, self.config.progress_interval)
+            await nap(self._progress_wake, self.config.progress_interval)
             if not self._stopping:
                 await asyncio.sleep(0.25)  # wake-ups come in bursts; counting costs a scan
 
