@@ -34,50 +34,23 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, assert_never
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramRetryAfter,
-)
 from aiogram.utils.i18n import I18n
-from aiohttp import ClientError
 
 from bot.broadcast.config import BroadcastConfig
 from bot.broadcast.lock import BroadcastLock
 from bot.broadcast.pacing import ChatSpacing, RateLimiter, nap
+from bot.broadcast.progress import ProgressCallback, ProgressReporter
 from bot.broadcast.sender import NotificationSender, Verdict, classify
-from bot.domain.outbox import Broadcast, Claim, DeliveryState, Outcome
-from bot.views.editor import progress_text
+from bot.domain.outbox import Claim, DeliveryState, Outcome
 from bot.views.notification import notification
 
 if TYPE_CHECKING:
     from storage import Repository
 
 logger = logging.getLogger(__name__)
-
-REPORT_GRACE_S = 30.0  # how long a finished broadcast waits for an editor's progress message
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    broadcast: Broadcast
-    rate: float  # deliveries finished per second, recently
-    eta: float | None  # seconds left
-    paused_for: float = 0.0  # a 429 pause still running
-
-    @property
-    def finished(self) -> bool:
-        return self.broadcast.counts.remaining == 0
-
-
-ProgressCallback = Callable[[Progress], Awaitable[None]]
 
 
 class Broadcaster:
@@ -95,7 +68,6 @@ class Broadcaster:
         self.repo = repo
         self.config = config
         self.i18n = i18n
-        self.on_progress = on_progress
         self.counters: Counter[str] = Counter()
         self._lock = BroadcastLock(repo.path, enabled=lock)
         self._limiter = RateLimiter(config.rate)
@@ -106,17 +78,16 @@ class Broadcaster:
         self._gone: set[int] = set()  # chats found unreachable by this broadcaster
         self._outstanding = 0  # claimed, outcome not yet committed
         self._wake = asyncio.Event()
-        self._progress_wake = asyncio.Event()
         self._ready = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._sender: Bot | None = None  # progress messages
         self._notifier: NotificationSender | None = None  # notifications
         self._rendered: dict[tuple[int, str], bytes | None] = {}
-        self._shown: dict[int, str] = {}
-        self._samples: dict[int, tuple[float, int, float | None]] = {}
+        self._reporter = ProgressReporter(
+            repo, config, i18n, self._limiter, self._chats, on_progress
+        )
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -132,8 +103,7 @@ class Broadcaster:
         self._queue, self._outcomes = asyncio.Queue(), asyncio.Queue()  # fresh after a stop
         self._outstanding = 0
         self._gone.clear()
-        session = AiohttpSession(api=bot.session.api, limit=4)
-        self._sender = Bot(bot.token, session=session, default=bot.default)
+        self._reporter.open(bot)
         self._notifier = NotificationSender(bot, self.config.workers)
         self._writer = asyncio.create_task(self._write_loop(), name="broadcast-writer")
         self._workers = [
@@ -142,7 +112,7 @@ class Broadcaster:
         ]
         self._tasks = [
             asyncio.create_task(self._pickup_loop(), name="broadcast-pickup"),
-            asyncio.create_task(self._progress_loop(), name="broadcast-progress"),
+            asyncio.create_task(self._reporter.run(self._ready), name="broadcast-progress"),
         ]
         logger.info(
             "Broadcaster started: %g messages/s%s, %d concurrent sends",
@@ -159,7 +129,7 @@ class Broadcaster:
     def wake(self) -> None:
         """Look at the outbox now (something was just published)."""
         self._wake.set()
-        self._progress_wake.set()
+        self._reporter.poke()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming, let sends in flight finish (up to ``grace`` seconds), commit every
@@ -168,7 +138,7 @@ class Broadcaster:
             return
         self._stopping = True  # the loops finish what they are doing (no query cut short)
         self._wake.set()
-        self._progress_wake.set()
+        self._reporter.halt()
         _done, late = await asyncio.wait(self._tasks, timeout=grace)
         for task in late:
             task.cancel()
@@ -196,9 +166,7 @@ class Broadcaster:
             await self.repo.release_claims([c.id for c in unsent])
         except Exception:
             logger.exception("Could not release %d claims; they resume at next start", len(unsent))
-        if self._sender is not None:
-            await self._sender.session.close()
-            self._sender = None
+        await self._reporter.close()
         if self._notifier is not None:
             await self._notifier.close()
             self._notifier = None
@@ -243,7 +211,7 @@ class Broadcaster:
                     self._outstanding += len(claims)
                     for item in claims:
                         self._queue.put_nowait(item)
-                    self._progress_wake.set()
+                    self._reporter.poke()
                 if not exclusive:
                     await self.repo.release_expired_claims()
             await nap(self._wake, self.config.poll_interval)
@@ -402,112 +370,4 @@ class Broadcaster:
             if self._outstanding <= self.config.capacity - max(1, self.config.capacity // 4):
                 self._wake.set()
             if self._outstanding == 0:
-                self._progress_wake.set()  # the queue ran dry: show the final numbers now
-
-    # -- progress -----------------------------------------------------------------------------
-
-    async def _progress_loop(self) -> None:
-        while not self._ready.is_set():
-            await nap(self._progress_wake, 0.5)
-            self._progress_wake.clear()
-            if self._stopping:
-                return
-        while not self._stopping:
-            self._progress_wake.clear()
-            try:
-                await self._report()
-            except Exception:
-                logger.exception("Could not report broadcast progress")
-            await nap(self._progress_wake, self.config.progress_interval)
-            if not self._stopping:
-                await asyncio.sleep(0.25)  # wake-ups come in bursts; counting costs a scan
-
-    async def _report(self) -> None:
-        for item in await self.repo.open_broadcasts():
-            now = time.time()
-            counts = item.counts
-            previous = self._samples.get(item.piece_id)
-            if previous is None and counts.remaining:
-                logger.info(
-                    "Broadcasting piece %d: %d of %d notifications to send",
-                    item.piece_id,
-                    counts.remaining,
-                    item.total,
-                )
-            rate: float | None = None
-            if previous is not None:
-                then, done_then, rate_then = previous
-                if now - then > 0.2:
-                    current = (counts.done - done_then) / (now - then)
-                    rate = current if rate_then is None else 0.5 * rate_then + 0.5 * current
-                else:
-                    rate = rate_then
-            if previous is None or now - previous[0] > 0.2:
-                self._samples[item.piece_id] = (now, counts.done, rate)
-            finished = counts.remaining == 0
-            if finished and item.finished_at is None:
-                item = replace(item, finished_at=await self.repo.finish_broadcast(item.piece_id))
-            speed = rate or 0.0
-            eta = counts.remaining / (speed if speed > 0 else self.config.rate)
-            progress = Progress(item, speed, None if finished else eta, self._limiter.paused_for())
-            shown = await self._show(progress)
-            if self.on_progress is not None:
-                await self.on_progress(progress)
-            if finished and (
-                (item.report_chat is not None and shown)
-                or (item.report_chat is None and now - item.created_at > REPORT_GRACE_S)
-            ):
-                await self.repo.update_broadcast(item.piece_id, reported=1)
-                self._samples.pop(item.piece_id, None)
-                self._shown.pop(item.piece_id, None)
-                if item.report_chat is None:
-                    c = item.counts
-                    logger.info(
-                        "Broadcast of piece %d finished: %d sent, %d failed, %d unreachable",
-                        item.piece_id,
-                        c.sent,
-                        c.failed,
-                        c.unreachable,
-                    )
-
-    async def _show(self, progress: Progress) -> bool:
-        """Send or update the editor's progress message; True once it shows ``progress``."""
-        item = progress.broadcast
-        if item.report_chat is None or self._sender is None:
-            return False
-        with self.i18n.context(), self.i18n.use_locale(item.report_locale or "ru"):
-            text = progress_text(
-                item, rate=progress.rate, eta=progress.eta, paused_for=progress.paused_for
-            )
-        if self._shown.get(item.piece_id) == text and item.report_message is not None:
-            return True
-        try:
-            async with self._chats.turn(item.report_chat):
-                await self._limiter.acquire()
-                try:
-                    if item.report_message is None:
-                        message = await self._sender.send_message(item.report_chat, text)
-                        await self.repo.update_broadcast(
-                            item.piece_id, report_message=message.message_id
-                        )
-                    else:
-                        await self._sender.edit_message_text(
-                            text=text, chat_id=item.report_chat, message_id=item.report_message
-                        )
-                finally:
-                    self._chats.mark(item.report_chat)
-        except TelegramRetryAfter as error:
-            self._limiter.pause(error.retry_after)
-            return False
-        except TelegramBadRequest as error:
-            if "not modified" not in error.message:
-                logger.info("Progress message of piece %d is gone: %s", item.piece_id, error)
-                await self.repo.update_broadcast(item.piece_id, report_message=None)
-                return False
-        except TelegramForbiddenError:
-            return True  # the editor blocked the bot: nobody to show it to
-        except (TelegramAPIError, ClientError, OSError) as error:
-            logger.info("Could not update progress of piece %d: %s", item.piece_id, error)
-            return False
-        self._shown[item.piece_id] = text
-        return True
+                self._reporter.poke()  # the queue ran dry: show the final numbers now
