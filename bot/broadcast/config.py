@@ -57,3 +57,8 @@ class BroadcastConfig:
     def capacity(self) -> int:
         """Claimed deliveries held in memory at most."""
         return self.workers + math.ceil(self.rate * self.buffer_seconds)
+
+    @property
+    def refill(self) -> int:
+        """Free places in memory that make the pickup claim again (a quarter of the capacity)."""
+        return max(1, self.capacity // 4)

@@ -8,44 +8,38 @@ Pipeline, all in the bot's event loop::
 * **pickup** claims due deliveries in batches (one ``UPDATE … RETURNING`` per batch) so that
   about one second of work is buffered; it polls every ``poll_interval`` and is woken at once
   by ``wake()`` after an in-process publish.
-* **workers** send concurrently, so the rate is reached whatever the API's latency. A global
-  ``RateLimiter`` hands out evenly spaced slots (``rate`` per second) and ``ChatSpacing`` keeps
-  one message per second per chat.
+* **workers** send concurrently, so the rate is reached whatever the API's latency; each claim
+  goes through the ``Courier`` (``delivery.py``), paced by a global ``RateLimiter`` and by
+  ``ChatSpacing`` (``pacing.py``), and comes back as an outcome: sent, retry later, or final
+  with its reason (``sender.classify`` rules on each error). Nothing is dropped silently.
 * **writer** commits outcomes as soon as they arrive, in one short transaction per group: what
   finished while the previous commit ran goes into the next (no waiting for a batch to fill).
   No transaction is ever held across a send.
+* the **progress reporter** (``progress.py``) keeps the editor's message up to date.
 
-Errors: a 429 pauses *all* sending for ``retry_after`` and the same delivery is retried (not a
-failed attempt); 403 (blocked, deactivated, kicked) and 400 "chat not found" make the subscriber
-inactive, no retry; 5xx, timeouts and network errors are retried with exponential backoff up to
-``RetryPolicy.max_attempts``, then the delivery is ``failed`` with the reason. Every delivery
-ends in a final state with its reason, and is logged: nothing is dropped silently.
-
-Crash safety: only one broadcaster per database sends (an exclusive ``flock`` next to the
-database, released by the kernel when the process dies). On start it returns every ``sending``
-row to ``pending``: claimed rows that were never sent are simply sent now, and the only ones that
-can reach a reader twice are those whose request was in flight (or whose outcome was not yet
-committed, a millisecond or two) when the process died.
+Crash safety: only one broadcaster per database sends (``lock.py``: an exclusive ``flock``
+beside the database, released by the kernel when the process dies). On start it returns every
+``sending`` row to ``pending``: claimed rows that were never sent are simply sent now, and the
+only ones that can reach a reader twice are those whose request was in flight (or whose outcome
+waited for the writer, ``commit_linger``) when the process died.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig
+from bot.broadcast.delivery import Courier
 from bot.broadcast.lock import BroadcastLock
 from bot.broadcast.pacing import ChatSpacing, RateLimiter, nap
 from bot.broadcast.progress import ProgressCallback, ProgressReporter
-from bot.broadcast.sender import NotificationSender, Verdict, classify
-from bot.domain.outbox import Claim, DeliveryState, Outcome
-from bot.views.notification import notification
+from bot.domain.outbox import Claim, Outcome
 
 if TYPE_CHECKING:
     from storage import Repository
@@ -67,7 +61,6 @@ class Broadcaster:
     ) -> None:
         self.repo = repo
         self.config = config
-        self.i18n = i18n
         self.counters: Counter[str] = Counter()
         self._lock = BroadcastLock(repo.path, enabled=lock)
         self._limiter = RateLimiter(config.rate)
@@ -75,7 +68,6 @@ class Broadcaster:
         self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._in_hand: set[Claim] = set()
-        self._gone: set[int] = set()  # chats found unreachable by this broadcaster
         self._outstanding = 0  # claimed, outcome not yet committed
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
@@ -83,8 +75,7 @@ class Broadcaster:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._notifier: NotificationSender | None = None  # notifications
-        self._rendered: dict[tuple[int, str], bytes | None] = {}
+        self._courier = Courier(repo, config, i18n, self._limiter, self._chats, self.counters)
         self._reporter = ProgressReporter(
             repo, config, i18n, self._limiter, self._chats, on_progress
         )
@@ -102,9 +93,8 @@ class Broadcaster:
             return
         self._queue, self._outcomes = asyncio.Queue(), asyncio.Queue()  # fresh after a stop
         self._outstanding = 0
-        self._gone.clear()
         self._reporter.open(bot)
-        self._notifier = NotificationSender(bot, self.config.workers)
+        self._courier.open(bot)
         self._writer = asyncio.create_task(self._write_loop(), name="broadcast-writer")
         self._workers = [
             asyncio.create_task(self._work_loop(), name=f"broadcast-worker-{i}")
@@ -133,7 +123,7 @@ class Broadcaster:
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming, let sends in flight finish (up to ``grace`` seconds), commit every
-        outcome and return unsent claims to the queue."""
+        outcome and return unsent claims to the outbox."""
         if not self.running:
             return
         self._stopping = True  # the loops finish what they are doing (no query cut short)
@@ -167,9 +157,7 @@ class Broadcaster:
         except Exception:
             logger.exception("Could not release %d claims; they resume at next start", len(unsent))
         await self._reporter.close()
-        if self._notifier is not None:
-            await self._notifier.close()
-            self._notifier = None
+        await self._courier.close()
         self._lock.release()
         self._ready.clear()
         self._stopping = False
@@ -195,7 +183,7 @@ class Broadcaster:
             logger.warning("Resuming: %d interrupted deliveries are queued again", released)
         self._ready.set()
         capacity = self.config.capacity
-        refill = max(1, capacity // 4)
+        refill = self.config.refill
         while not self._stopping:
             self._wake.clear()
             free = capacity - self._outstanding
@@ -224,121 +212,9 @@ class Broadcaster:
             if item is None:
                 return
             self._in_hand.add(item)
-            outcome = await self._deliver(item)
+            outcome = await self._courier.deliver(item)
             self._in_hand.discard(item)
             self._outcomes.put_nowait(outcome)
-
-    async def _render(self, piece_id: int, locale: str) -> bytes | None:
-        """The encoded notification of a piece in a language (cached)."""
-        key = (piece_id, locale)
-        if key not in self._rendered:
-            piece = await self.repo.get_piece(piece_id)
-            if len(self._rendered) > 64:
-                self._rendered.clear()
-            if piece is None:
-                self._rendered[key] = None
-            else:
-                with self.i18n.context(), self.i18n.use_locale(locale):
-                    text, markup = notification(piece)
-                self._rendered[key] = NotificationSender.encode(text, markup, paid=self.config.paid)
-        return self._rendered[key]
-
-    async def _deliver(self, claim: Claim) -> Outcome:
-        try:
-            rendered = await self._render(claim.piece_id, claim.locale)
-        except Exception as error:
-            logger.exception("Cannot render the notification of piece %d", claim.piece_id)
-            return self._final(claim, DeliveryState.FAILED, f"cannot render: {error!r}")
-        if rendered is None:
-            return self._final(claim, DeliveryState.FAILED, "the piece no longer exists")
-        notifier = self._notifier
-        assert notifier is not None
-        async with self._chats.turn(claim.chat_id):
-            if claim.chat_id in self._gone:  # found unreachable while this one waited
-                return self._final(
-                    claim,
-                    DeliveryState.CANCELLED,
-                    "unreachable (an earlier send failed)",
-                    tried=False,
-                )
-            while True:
-                await self._limiter.acquire()
-                try:
-                    async with asyncio.timeout(self.config.request_timeout):
-                        message_id = await notifier.send(claim.chat_id, rendered)
-                except Exception as error:
-                    ruling = classify(error)
-                    if not ruling.expected:  # a bug, not the network: still never drop it
-                        logger.exception("Unexpected error sending to chat %d", claim.chat_id)
-                    match ruling.verdict:
-                        case Verdict.PAUSE:
-                            self.counters["retry_after"] += 1
-                            self._limiter.pause(ruling.retry_after)
-                            logger.warning(
-                                "Telegram asked to wait %d s: pausing", ruling.retry_after
-                            )
-                            continue
-                        case Verdict.UNREACHABLE:
-                            return self._final(claim, DeliveryState.UNREACHABLE, ruling.reason)
-                        case Verdict.FAILED:
-                            return self._final(claim, DeliveryState.FAILED, ruling.reason)
-                        case Verdict.RETRY:
-                            return self._retry_or_fail(claim, ruling.reason)
-                        case _:
-                            assert_never(ruling.verdict)
-                finally:
-                    # spacing counts from the answer: the server saw this send before it
-                    self._chats.mark(claim.chat_id)
-                self.counters["sent"] += 1
-                return Outcome(
-                    claim,
-                    DeliveryState.SENT,
-                    claim.attempts + 1,
-                    message_id=message_id,
-                )
-
-    def _final(
-        self, claim: Claim, state: DeliveryState, reason: str, *, tried: bool = True
-    ) -> Outcome:
-        self.counters[state.value] += 1
-        if state is DeliveryState.UNREACHABLE:
-            self._gone.add(claim.chat_id)
-        level = logging.INFO if state is DeliveryState.UNREACHABLE else logging.WARNING
-        logger.log(
-            level,
-            "Delivery %d (piece %d → chat %d) %s: %s",
-            claim.id,
-            claim.piece_id,
-            claim.chat_id,
-            state.value,
-            reason,
-        )
-        return Outcome(claim, state, claim.attempts + int(tried), error=reason)
-
-    def _retry_or_fail(self, claim: Claim, reason: str) -> Outcome:
-        failures = claim.attempts + 1
-        policy = self.config.retry
-        if policy.gives_up(failures):
-            return self._final(
-                claim, DeliveryState.FAILED, f"gave up after {failures} attempts: {reason}"
-            )
-        delay = policy.delay(failures)
-        self.counters["retried"] += 1
-        logger.info(
-            "Delivery %d → chat %d failed (%s); retry %d in %.1f s",
-            claim.id,
-            claim.chat_id,
-            reason,
-            failures,
-            delay,
-        )
-        return Outcome(
-            claim,
-            DeliveryState.PENDING,
-            failures,
-            error=reason,
-            next_attempt=time.time() + delay,
-        )
 
     # -- committing outcomes ------------------------------------------------------------------
 
@@ -367,7 +243,7 @@ class Broadcaster:
                 self.counters["committed"] += len(outcomes)
                 break
             self._outstanding -= len(outcomes)
-            if self._outstanding <= self.config.capacity - max(1, self.config.capacity // 4):
+            if self._outstanding <= self.config.capacity - self.config.refill:
                 self._wake.set()
             if self._outstanding == 0:
                 self._reporter.poke()  # the queue ran dry: show the final numbers now
