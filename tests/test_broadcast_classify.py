@@ -7,19 +7,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramConflictError,
-    TelegramEntityTooLarge,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
+from aiogram import exceptions as tg
 from aiogram.methods import SendMessage
 
 from bot.broadcast import RetryPolicy
@@ -42,37 +30,37 @@ class Row:
 
 ROWS = [
     # 429: every sender waits retry_after, then the same delivery goes again
-    Row("429", TelegramRetryAfter(SEND, "Too Many Requests: retry after 7", 7), Verdict.PAUSE, retry_after=7),
+    Row("429", tg.TelegramRetryAfter(SEND, "Too Many Requests: retry after 7", 7), Verdict.PAUSE, retry_after=7),
     # 403: the reader blocked the bot, or is gone: deactivate the subscriber
-    Row("403 blocked", TelegramForbiddenError(SEND, "Forbidden: bot was blocked by the user"), Verdict.UNREACHABLE),
-    Row("403 deactivated", TelegramForbiddenError(SEND, "Forbidden: user is deactivated"), Verdict.UNREACHABLE),
-    Row("403 kicked", TelegramForbiddenError(SEND, "Forbidden: bot was kicked from the group chat"), Verdict.UNREACHABLE),
-    Row("403 other", TelegramForbiddenError(SEND, "Forbidden: bot can't initiate conversation with a user"), Verdict.UNREACHABLE),
+    Row("403 blocked", tg.TelegramForbiddenError(SEND, "Forbidden: bot was blocked by the user"), Verdict.UNREACHABLE),
+    Row("403 deactivated", tg.TelegramForbiddenError(SEND, "Forbidden: user is deactivated"), Verdict.UNREACHABLE),
+    Row("403 kicked", tg.TelegramForbiddenError(SEND, "Forbidden: bot was kicked from the group chat"), Verdict.UNREACHABLE),
+    Row("403 other", tg.TelegramForbiddenError(SEND, "Forbidden: bot can't initiate conversation with a user"), Verdict.UNREACHABLE),
     # 400 that says the chat is gone: like a 403
-    Row("400 chat not found", TelegramBadRequest(SEND, "Bad Request: chat not found"), Verdict.UNREACHABLE),
-    Row("400 user not found", TelegramBadRequest(SEND, "Bad Request: user not found"), Verdict.UNREACHABLE),
-    Row("400 PEER_ID_INVALID", TelegramBadRequest(SEND, "Bad Request: PEER_ID_INVALID"), Verdict.UNREACHABLE),
-    Row("400 bot was kicked", TelegramBadRequest(SEND, "Bad Request: bot was kicked from the supergroup chat"), Verdict.UNREACHABLE),
-    Row("400 deactivated", TelegramBadRequest(SEND, "Bad Request: user is deactivated"), Verdict.UNREACHABLE),
+    Row("400 chat not found", tg.TelegramBadRequest(SEND, "Bad Request: chat not found"), Verdict.UNREACHABLE),
+    Row("400 user not found", tg.TelegramBadRequest(SEND, "Bad Request: user not found"), Verdict.UNREACHABLE),
+    Row("400 PEER_ID_INVALID", tg.TelegramBadRequest(SEND, "Bad Request: PEER_ID_INVALID"), Verdict.UNREACHABLE),
+    Row("400 bot was kicked", tg.TelegramBadRequest(SEND, "Bad Request: bot was kicked from the supergroup chat"), Verdict.UNREACHABLE),
+    Row("400 deactivated", tg.TelegramBadRequest(SEND, "Bad Request: user is deactivated"), Verdict.UNREACHABLE),
     # any other 400: the same request would fail again
-    Row("400 entities", TelegramBadRequest(SEND, "Bad Request: can't parse entities: unclosed tag"), Verdict.FAILED),
-    Row("400 too long", TelegramBadRequest(SEND, "Bad Request: message is too long"), Verdict.FAILED),
-    Row("400 migrated", TelegramMigrateToChat(SEND, "Bad Request: group chat was upgraded to a supergroup chat", -1001), Verdict.FAILED),
+    Row("400 entities", tg.TelegramBadRequest(SEND, "Bad Request: can't parse entities: unclosed tag"), Verdict.FAILED),
+    Row("400 too long", tg.TelegramBadRequest(SEND, "Bad Request: message is too long"), Verdict.FAILED),
+    Row("400 migrated", tg.TelegramMigrateToChat(SEND, "Bad Request: group chat was upgraded to a supergroup chat", -1001), Verdict.FAILED),
     # 5xx: retried with backoff
-    Row("500", TelegramServerError(SEND, "Internal Server Error"), Verdict.RETRY),
-    Row("502", TelegramServerError(SEND, "Bad Gateway"), Verdict.RETRY),
+    Row("500", tg.TelegramServerError(SEND, "Internal Server Error"), Verdict.RETRY),
+    Row("502", tg.TelegramServerError(SEND, "Bad Gateway"), Verdict.RETRY),
     # timeouts and the network: retried with backoff
     Row("timeout", TimeoutError(), Verdict.RETRY, reason="request timed out"),
     Row("aiohttp timeout", aiohttp.ServerTimeoutError("read timed out"), Verdict.RETRY, reason="request timed out"),
-    Row("network", TelegramNetworkError(SEND, "ClientConnectorError: connection refused"), Verdict.RETRY),
+    Row("network", tg.TelegramNetworkError(SEND, "ClientConnectorError: connection refused"), Verdict.RETRY),
     Row("aiohttp", aiohttp.ClientConnectionError("connection reset"), Verdict.RETRY, reason="ClientConnectionError('connection reset')"),
     Row("OSError", ConnectionResetError(104, "reset by peer"), Verdict.RETRY, reason="ConnectionResetError(104, 'reset by peer')"),
     # other API answers are retried too
-    Row("401", TelegramUnauthorizedError(SEND, "Unauthorized"), Verdict.RETRY),
-    Row("404", TelegramNotFound(SEND, "Not Found"), Verdict.RETRY),
-    Row("409", TelegramConflictError(SEND, "Conflict"), Verdict.RETRY),
-    Row("413", TelegramEntityTooLarge(SEND, "Request Entity Too Large"), Verdict.RETRY),
-    Row("418", TelegramAPIError(SEND, "I'm a teapot"), Verdict.RETRY),
+    Row("401", tg.TelegramUnauthorizedError(SEND, "Unauthorized"), Verdict.RETRY),
+    Row("404", tg.TelegramNotFound(SEND, "Not Found"), Verdict.RETRY),
+    Row("409", tg.TelegramConflictError(SEND, "Conflict"), Verdict.RETRY),
+    Row("413", tg.TelegramEntityTooLarge(SEND, "Request Entity Too Large"), Verdict.RETRY),
+    Row("other status", tg.TelegramAPIError(SEND, "I'm a teapot"), Verdict.RETRY),
     # not the network but a bug: still never dropped, and its traceback is logged
     Row("bug", ValueError("oops"), Verdict.RETRY, reason="ValueError('oops')", expected=False),
 ]  # fmt: skip

@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig, RetryPolicy
-from bot.broadcast.pacing import ChatSpacing, RateLimiter
+from bot.broadcast.pacing import Pacing
 from bot.broadcast.sender import NotificationSender, Ruling, Verdict, classify
 from bot.domain.outbox import Claim, DeliveryState, Outcome
 from bot.views.notification import notification
@@ -51,27 +51,47 @@ def settle(claim: Claim, ruling: Ruling, retry: RetryPolicy, now: float) -> Outc
             assert_never(ruling.verdict)
 
 
+class Notifications:
+    """The encoded notification of a piece in a language, rendered once (a small cache)."""
+
+    def __init__(self, repo: Repository, i18n: I18n, *, paid: bool) -> None:
+        self.repo = repo
+        self.i18n = i18n
+        self.paid = paid
+        self._bodies: dict[tuple[int, str], bytes | None] = {}
+
+    async def body(self, piece_id: int, locale: str) -> bytes | None:
+        """``NotificationSender.encode``'s body, or None if the piece no longer exists."""
+        key = (piece_id, locale)
+        if key not in self._bodies:
+            piece = await self.repo.get_piece(piece_id)
+            if len(self._bodies) > 64:
+                self._bodies.clear()
+            if piece is None:
+                self._bodies[key] = None
+            else:
+                with self.i18n.context(), self.i18n.use_locale(locale):
+                    text, markup = notification(piece)
+                self._bodies[key] = NotificationSender.encode(text, markup, paid=self.paid)
+        return self._bodies[key]
+
+
 class Courier:
     """Takes claims to their chats. ``deliver`` never raises: every claim comes back as an
     outcome, with its reason when it was not sent; ``counters`` counts them."""
 
     def __init__(
         self,
-        repo: Repository,
+        notifications: Notifications,
         config: BroadcastConfig,
-        i18n: I18n,
-        limiter: RateLimiter,
-        chats: ChatSpacing,
+        pacing: Pacing,
         counters: Counter[str],
     ) -> None:
-        self.repo = repo
         self.config = config
-        self.i18n = i18n
         self.counters = counters
-        self._limiter = limiter
-        self._chats = chats
+        self._notifications = notifications
+        self._pacing = pacing
         self._notifier: NotificationSender | None = None
-        self._rendered: dict[tuple[int, str], bytes | None] = {}  # (piece, locale) → body
         self._gone: set[int] = set()  # chats found unreachable since ``open``
 
     def open(self, bot: Bot) -> None:
@@ -86,7 +106,7 @@ class Courier:
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:
-            rendered = await self._render(claim.piece_id, claim.locale)
+            rendered = await self._notifications.body(claim.piece_id, claim.locale)
         except Exception as error:
             logger.exception("Cannot render the notification of piece %d", claim.piece_id)
             reason = f"cannot render: {error!r}"
@@ -100,16 +120,18 @@ class Courier:
             )
         notifier = self._notifier
         assert notifier is not None
-        async with self._chats.turn(claim.chat_id):
+        async with self._pacing.turn(claim.chat_id):
             if claim.chat_id in self._gone:  # found unreachable while this one waited
                 reason = "unreachable (an earlier send failed)"
                 return self._final(
                     Outcome(claim, DeliveryState.CANCELLED, claim.attempts, error=reason)
                 )
             while True:
-                await self._limiter.acquire()
                 try:
-                    async with asyncio.timeout(self.config.request_timeout):
+                    async with (
+                        self._pacing.slot(claim.chat_id),
+                        asyncio.timeout(self.config.request_timeout),
+                    ):
                         message_id = await notifier.send(claim.chat_id, rendered)
                 except Exception as error:
                     ruling = classify(error)
@@ -119,15 +141,12 @@ class Courier:
                     outcome = settle(claim, ruling, self.config.retry, now)
                     if outcome is None:
                         self.counters["retry_after"] += 1
-                        self._limiter.pause(ruling.retry_after)
+                        self._pacing.pause(ruling.retry_after)
                         logger.warning("Telegram asked to wait %d s: pausing", ruling.retry_after)
                         continue
                     if outcome.state is DeliveryState.PENDING:
                         return self._retrying(outcome, outcome.next_attempt - now)
                     return self._final(outcome)
-                finally:
-                    # spacing counts from the answer: the server saw this send before it
-                    self._chats.mark(claim.chat_id)
                 self.counters["sent"] += 1
                 return Outcome(
                     claim,
@@ -135,21 +154,6 @@ class Courier:
                     claim.attempts + 1,
                     message_id=message_id,
                 )
-
-    async def _render(self, piece_id: int, locale: str) -> bytes | None:
-        """The encoded notification of a piece in a language (cached)."""
-        key = (piece_id, locale)
-        if key not in self._rendered:
-            piece = await self.repo.get_piece(piece_id)
-            if len(self._rendered) > 64:
-                self._rendered.clear()
-            if piece is None:
-                self._rendered[key] = None
-            else:
-                with self.i18n.context(), self.i18n.use_locale(locale):
-                    text, markup = notification(piece)
-                self._rendered[key] = NotificationSender.encode(text, markup, paid=self.config.paid)
-        return self._rendered[key]
 
     def _final(self, outcome: Outcome) -> Outcome:
         """Count and log a delivery that ends unsent, and remember an unreachable chat."""

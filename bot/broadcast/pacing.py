@@ -94,6 +94,36 @@ class ChatSpacing:
             del self._last[oldest_chat]
 
 
+class Pacing:
+    """The limits every message of a broadcast keeps, notifications and progress messages alike:
+    the global rate, shared by all senders, and the spacing of each chat's messages."""
+
+    def __init__(self, rate: float, per_chat_interval: float) -> None:
+        self.limiter = RateLimiter(rate)
+        self.chats = ChatSpacing(per_chat_interval)
+
+    def turn(self, chat_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """The chat's turn: its messages go one at a time, ``per_chat_interval`` apart."""
+        return self.chats.turn(chat_id)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """A sending slot, within the chat's turn; the chat's spacing counts from the end of the
+        block, when the API has answered (the server saw the message before that)."""
+        await self.limiter.acquire()
+        try:
+            yield
+        finally:
+            self.chats.mark(chat_id)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every sender for ``seconds`` (a 429's retry_after)."""
+        self.limiter.pause(seconds)
+
+    def paused_for(self) -> float:
+        return self.limiter.paused_for()
+
+
 async def nap(event: asyncio.Event, seconds: float) -> None:
     """Until ``event`` is set or ``seconds`` pass."""
     with contextlib.suppress(TimeoutError):

@@ -35,9 +35,9 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig
-from bot.broadcast.delivery import Courier
+from bot.broadcast.delivery import Courier, Notifications
 from bot.broadcast.lock import BroadcastLock
-from bot.broadcast.pacing import ChatSpacing, RateLimiter, nap
+from bot.broadcast.pacing import Pacing, nap
 from bot.broadcast.progress import ProgressCallback, ProgressReporter
 from bot.domain.outbox import Claim, Outcome
 
@@ -63,8 +63,7 @@ class Broadcaster:
         self.config = config
         self.counters: Counter[str] = Counter()
         self._lock = BroadcastLock(repo.path, enabled=lock)
-        self._limiter = RateLimiter(config.rate)
-        self._chats = ChatSpacing(config.per_chat_interval)
+        pacing = Pacing(config.rate, config.per_chat_interval)
         self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._in_hand: set[Claim] = set()
@@ -75,10 +74,9 @@ class Broadcaster:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._writer: asyncio.Task[None] | None = None
-        self._courier = Courier(repo, config, i18n, self._limiter, self._chats, self.counters)
-        self._reporter = ProgressReporter(
-            repo, config, i18n, self._limiter, self._chats, on_progress
-        )
+        notifications = Notifications(repo, i18n, paid=config.paid)
+        self._courier = Courier(notifications, config, pacing, self.counters)
+        self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
 
     # -- life cycle ---------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
 
 from bot.broadcast.config import BroadcastConfig
-from bot.broadcast.pacing import ChatSpacing, RateLimiter, nap
+from bot.broadcast.pacing import Pacing, nap
 from bot.domain.outbox import Broadcast
 from bot.views.editor import progress_text
 
@@ -63,16 +63,14 @@ class ProgressReporter:
         repo: Repository,
         config: BroadcastConfig,
         i18n: I18n,
-        limiter: RateLimiter,
-        chats: ChatSpacing,
+        pacing: Pacing,
         on_progress: ProgressCallback | None,
     ) -> None:
         self.repo = repo
         self.config = config
         self.i18n = i18n
         self.on_progress = on_progress
-        self._limiter = limiter
-        self._chats = chats
+        self._pacing = pacing
         self._wake = asyncio.Event()
         self._stopping = False
         self._bot: Bot | None = None
@@ -143,7 +141,7 @@ class ProgressReporter:
                 item = replace(item, finished_at=await self.repo.finish_broadcast(item.piece_id))
             speed = rate or 0.0
             eta = counts.remaining / (speed if speed > 0 else self.config.rate)
-            progress = Progress(item, speed, None if finished else eta, self._limiter.paused_for())
+            progress = Progress(item, speed, None if finished else eta, self._pacing.paused_for())
             shown = await self._show(progress)
             if self.on_progress is not None:
                 await self.on_progress(progress)
@@ -176,22 +174,18 @@ class ProgressReporter:
         if self._shown.get(item.piece_id) == text and item.report_message is not None:
             return True
         try:
-            async with self._chats.turn(item.report_chat):
-                await self._limiter.acquire()
-                try:
-                    if item.report_message is None:
-                        message = await self._bot.send_message(item.report_chat, text)
-                        await self.repo.update_broadcast(
-                            item.piece_id, report_message=message.message_id
-                        )
-                    else:
-                        await self._bot.edit_message_text(
-                            text=text, chat_id=item.report_chat, message_id=item.report_message
-                        )
-                finally:
-                    self._chats.mark(item.report_chat)
+            async with self._pacing.turn(item.report_chat), self._pacing.slot(item.report_chat):
+                if item.report_message is None:
+                    message = await self._bot.send_message(item.report_chat, text)
+                    await self.repo.update_broadcast(
+                        item.piece_id, report_message=message.message_id
+                    )
+                else:
+                    await self._bot.edit_message_text(
+                        text=text, chat_id=item.report_chat, message_id=item.report_message
+                    )
         except TelegramRetryAfter as error:
-            self._limiter.pause(error.retry_after)
+            self._pacing.pause(error.retry_after)
             return False
         except TelegramBadRequest as error:
             if "not modified" not in error.message:
