@@ -1,5 +1,7 @@
 """Delivering new pieces to subscribers: the outbox pipeline, the sender and its pacing."""
 
-from bot.broadcast.broadcaster import BroadcastConfig, Broadcaster, Progress, RetryPolicy
+from bot.broadcast.config import BroadcastConfig, RetryPolicy
+from bot.broadcast.pipeline import Broadcaster
+from bot.broadcast.progress import Progress
 
 __all__ = ["BroadcastConfig", "Broadcaster", "Progress", "RetryPolicy"]

@@ -1,0 +1,131 @@
+"""Pacing: the global sending rate, the spacing of messages to one chat, and naps between
+looks at the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+
+
+class RateLimiter:
+    """Evenly spaced sending slots, ``rate`` per second, shared by all workers; ``pause`` holds
+    every sender until the pause is over (a 429's retry_after).
+
+    Slots are reserved ahead, so late wake-ups do not accumulate into a lower rate; and because
+    senders that woke late after an event-loop stall would then go out together, a sliding
+    window also keeps any one second to at most ``rate`` sends.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._paused_until = 0.0
+        self._window: deque[float] = deque(maxlen=max(1, math.floor(rate)))
+
+    async def acquire(self) -> None:
+        window = self._window
+        while True:
+            now = time.monotonic()
+            slot = max(self._next, now, self._paused_until)
+            self._next = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    break  # a pause began while this sender waited: take a slot after it
+                if len(window) == window.maxlen and now - window[0] < 1.0:
+                    await asyncio.sleep(window[0] + 1.0 - now)
+                    continue
+                window.append(now)
+                return
+
+    def pause(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            self._next = max(self._next, until)
+
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - time.monotonic())
+
+
+class ChatSpacing:
+    """One delivery per chat at a time, at least ``interval`` seconds after the previous send."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: OrderedDict[int, float] = OrderedDict()  # oldest send first
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id) or (asyncio.Lock(), 0)
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                last = self._last.get(chat_id)
+                if last is not None:
+                    wait = last + self.interval - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+    def mark(self, chat_id: int) -> None:
+        """The API just answered a message to ``chat_id``: the next one waits ``interval`` from
+        now (so the server sees at least that much between them)."""
+        now = time.monotonic()
+        self._last[chat_id] = now
+        self._last.move_to_end(chat_id)
+        while self._last:
+            oldest_chat, oldest = next(iter(self._last.items()))
+            if now - oldest < self.interval:
+                break
+            del self._last[oldest_chat]
+
+
+class Pacing:
+    """The limits every message of a broadcast keeps, notifications and progress messages alike:
+    the global rate, shared by all senders, and the spacing of each chat's messages."""
+
+    def __init__(self, rate: float, per_chat_interval: float) -> None:
+        self.limiter = RateLimiter(rate)
+        self.chats = ChatSpacing(per_chat_interval)
+
+    def turn(self, chat_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """The chat's turn: its messages go one at a time, ``per_chat_interval`` apart."""
+        return self.chats.turn(chat_id)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """A sending slot, within the chat's turn; the chat's spacing counts from the end of the
+        block, when the API has answered (the server saw the message before that)."""
+        await self.limiter.acquire()
+        try:
+            yield
+        finally:
+            self.chats.mark(chat_id)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every sender for ``seconds`` (a 429's retry_after)."""
+        self.limiter.pause(seconds)
+
+    def paused_for(self) -> float:
+        return self.limiter.paused_for()
+
+
+async def nap(event: asyncio.Event, seconds: float) -> None:
+    """Until ``event`` is set or ``seconds`` pass."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
