@@ -15,6 +15,7 @@ Layout, as a Word user in a newsroom would type it:
 In the texts below "**...**" marks a bold run inside an answer paragraph, and "|" splits
 a question into separate (bold) runs.
 """
+
 import datetime
 import pathlib
 import re
