@@ -18,6 +18,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -151,6 +152,7 @@ def source_hash(text: str) -> str:
 class _Line:
     text: str
     gap_before: bool  # a blank line precedes it
+    strong: bool = False  # the whole paragraph is bold: a question in Word files and web pages
 
 
 def _lines(text: str) -> list[_Line]:
@@ -204,13 +206,32 @@ def parse_interview(
     text: str, *, title: str | None = None, speaker: str | None = None
 ) -> Interview:
     """Parse a (decoded) interview text. Raises ``ParseError`` when it is not one."""
-    text = normalise(text)
-    if not text:
+    return _parse_lines(_lines(normalise(text)), title, speaker)
+
+
+def parse_paragraphs(
+    paragraphs: Iterable[tuple[str, bool]], *, title: str | None = None, speaker: str | None = None
+) -> Interview:
+    """Parse paragraphs read from a formatted document, each with whether it is wholly bold:
+    bold paragraphs are the questions (short bold lead-ins such as "Справка." are not)."""
+    lines = [
+        _Line(text, True, strong)
+        for raw, strong in paragraphs
+        if (text := " ".join(normalise(raw).split()))
+    ]
+    return _parse_lines(lines, title, speaker)
+
+
+def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> Interview:
+    if not lines:
         raise ParseError(ParseProblem.EMPTY, "the file is empty")
-    lines, credits_inside, dropped = _drop_furniture(_lines(text))
+    lines, credits_inside, dropped = _drop_furniture(lines)
     labelled = _labelled_layout(lines)
     a_label = None
-    if labelled is not None:
+    strong = {i: line.text for i, line in enumerate(lines) if line.strong and _bold_question(line)}
+    if len(strong) >= 2:
+        start, items, closing = _turns_from_questions(lines, strong)
+    elif labelled is not None:
         start, items, closing, a_label = labelled
     else:
         start, items, closing = _dash_layout(lines)
@@ -267,7 +288,7 @@ def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[st
         if text != line.text:
             dropped.append(line.text[: len(line.text) - len(text)].strip())
         if text and not is_furniture(text) and not is_credit_anywhere(text):
-            kept.append(_Line(text, bool(kept) and (line.gap_before or gap)))
+            kept.append(_Line(text, bool(kept) and (line.gap_before or gap), line.strong))
             gap = False
             continue
         if text:
@@ -325,6 +346,11 @@ _REQUEST = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTION_CHARS = 400
+
+
+def _bold_question(line: _Line) -> bool:
+    """Bold lead-ins ("Справка.", "Важно:") are not questions; bold questions are."""
+    return len(line.text) >= 25 or _asks(line.text) or not line.text.endswith((".", ":"))
 
 
 def _asks(text: str) -> bool:
