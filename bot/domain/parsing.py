@@ -68,13 +68,7 @@ def decode_source(data: bytes, *, allow_html: bool = False) -> str:
     A web page is refused (``ParseProblem.HTML``) unless ``allow_html``: callers that read
     HTML themselves (``bot.domain.sources``) decode Markdown, which may hold inline tags.
     """
-    if not data.strip():
-        raise ParseError(ParseProblem.EMPTY, "the file is empty")
-    if len(data) > MAX_SOURCE_BYTES:
-        raise ParseError(
-            ParseProblem.TOO_LARGE,
-            f"the file is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
-        )
+    check_size(data)
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -114,6 +108,17 @@ def decode_source(data: bytes, *, allow_html: bool = False) -> str:
             ParseProblem.ENCODING, "the file is not UTF-8 text (save it as UTF-8 and try again)"
         )
     return _check_text(text, allow_html)
+
+
+def check_size(data: bytes) -> None:
+    """Refuse an empty file and one over ``MAX_SOURCE_BYTES``, whatever its format."""
+    if not data.strip():
+        raise ParseError(ParseProblem.EMPTY, "the file is empty")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ParseError(
+            ParseProblem.TOO_LARGE,
+            f"the file is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
+        )
 
 
 def _bomless_utf16(data: bytes) -> str | None:
