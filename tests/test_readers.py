@@ -202,6 +202,8 @@ def test_utf16_without_a_bom_is_decoded(codec: str) -> None:
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
         bytes(range(256)) * 4,  # NULs in even places only, but few
         b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64,  # NULs in both places
+        b"\x00\x01binary",  # NULs in one place, but UTF-16 of it is not text
+        b"\x01\x00\x02\x00\x03\x00" * 40,
     ],
 )
 def test_binary_is_still_binary(data: bytes) -> None:

@@ -83,10 +83,7 @@ def decode_source(data: bytes, *, allow_html: bool = False) -> str:
                 ) from exc
     utf16 = _bomless_utf16(data)
     if utf16 is not None:
-        try:
-            return _check_text(data.decode(utf16), allow_html)
-        except UnicodeDecodeError:
-            pass  # not UTF-16 after all: binary
+        return _check_text(utf16, allow_html)
     if b"\x00" in data:
         raise ParseError(ParseProblem.BINARY, "the file is binary, not plain text")
     try:
@@ -122,12 +119,14 @@ def check_size(data: bytes) -> None:
 
 
 def _bomless_utf16(data: bytes) -> str | None:
-    """``"utf-16-le"``/``"utf-16-be"`` when ``data`` looks like UTF-16 saved without a BOM.
+    """The text of UTF-16 saved without a BOM, or ``None`` when ``data`` does not look like it.
 
     Text in Latin or Cyrillic script saved as UTF-16 has a NUL byte in the high half of every
     ASCII character (spaces, digits, punctuation, line ends) and almost never in the low half;
-    binary files have NULs at both. So: NULs in one parity for at least 1 unit in 20, and at
-    most one for every hundred of those in the other.
+    binary files have NULs at both. So: NULs in one parity for at least 1 unit in 20, at most
+    one for every hundred of those in the other, and the decoded text made of the scripts and
+    punctuation newsroom text is written in (binary that passes the NUL test decodes to CJK
+    and control characters).
     """
     if len(data) % 2:
         return None
@@ -136,8 +135,17 @@ def _bomless_utf16(data: bytes) -> str | None:
     units = len(sample) // 2
     for main, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
         if main >= max(1, units // 20) and other <= main // 100:
-            return encoding
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return text if len(_UNUSUAL_CHAR.findall(text)) <= 0.05 * len(text) else None
     return None
+
+
+# anything but whitespace, printable Latin (with Latin-1, Extended-A/B), Cyrillic (Kazakh too),
+# general punctuation, currency signs (₸) and letterlike symbols (№)
+_UNUSUAL_CHAR = re.compile("[^\t\n\r\f\x20-\x7e\xa0-\u024f\u0400-\u052f\u2000-\u214f]")
 
 
 _HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|meta|div|p|br|span|table)\b", re.IGNORECASE)

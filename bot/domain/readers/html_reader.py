@@ -1,28 +1,32 @@
 """Web pages → blocks: trafilatura finds the article, lxml adds the headline and the lead.
 
-Why trafilatura, and why not trafilatura alone (trafilatura 2.3.1, checked on
-``tests/data/ingest/interview.html`` and on small probe pages; ``tests/test_readers.py`` pins
-each point):
+Why trafilatura, and why not trafilatura alone — what trafilatura 2.3.1 did with
+``tests/data/ingest/interview.html`` and small probe pages (``tests/test_readers.py`` fails if
+either workaround below is taken out):
 
-* it keeps ``<strong>``/``<b>`` as ``<hi rend="#b">``, so bold questions survive, and it drops
-  the navigation, header, breadcrumbs, the "Читайте также" ``<aside>`` inside an answer, the
-  photo caption, byline, tags, share buttons, subscribe banner, "Другие новости", the footer,
-  scripts and JSON-LD — everything the truth file lists as furniture;
-* ``bare_extraction`` is used rather than ``extract(output_format="xml")``: the serialised XML
-  is pretty-printed, which puts a space between bold runs that split a word;
-* it keeps only the innermost formatting: ``<strong><em>Q?</em></strong>`` (and Word's
-  "save as web page" ``<b><i>``) comes out italic, not bold. So bold is made innermost first:
-  formatting elements inside ``<b>``/``<strong>`` are unwrapped, inline elements styled
-  ``font-weight: bold`` (or 600–900) become ``<b>``, a ``<b style="font-weight:normal">``
-  wrapper (Google Docs) is unwrapped;
-* it extracts the article body container (``class="article__body"`` here) and so loses what
-  news sites put between the headline and the body — the lead (``<p class="article__lead">``)
-  — and it returns the ``<h1>`` only as metadata, or not at all. So the ``<h1>`` (else
-  trafilatura's metadata title, else ``<title>``) becomes the first block, a heading, and the
-  ``<p>`` paragraphs between the ``<h1>`` and the first block trafilatura kept (outside
-  figures, asides, navigation, footers and forms, and not mostly links) are put back as the
-  lead. When trafilatura's body holds the ``<h1>`` itself, whatever it dropped after it was
-  dropped on purpose and nothing is put back.
+* It keeps ``<strong>``/``<b>`` as ``<hi rend="#b">`` (the same output with favor_precision,
+  favor_recall or neither), so bold questions survive, and it drops the navigation, header,
+  breadcrumbs, the "Читайте также" ``<aside>`` inside an answer (the answer continues
+  whole), the photo caption, byline, tags, share buttons, subscribe banner, "Другие
+  новости", footer, scripts and JSON-LD — all of the truth file's furniture.
+* ``bare_extraction`` (its documented low-level call, an unserialised tree) is used rather
+  than ``extract(output_format="xml")``: that XML is pretty-printed, which puts a line break
+  between two bold runs of a paragraph — a space inside a word Word split over two runs.
+* It keeps only the innermost formatting: ``<strong><em>Q?</em></strong>`` and Word's "save
+  as web page" ``<b><i><span>Q?</span></i></b>`` come out italic, not bold, and
+  ``<span style="font-weight:700">`` (Google Docs) comes out plain. So bold is made the
+  innermost formatting first: formatting elements inside ``<b>``/``<strong>`` are unwrapped,
+  inline elements styled ``font-weight`` bold or 600–900 become ``<b>``, and a
+  ``<b style="font-weight:normal">`` wrapper (Google Docs' clipboard) is unwrapped.
+* It extracts the body container (``class="article__body"`` here) and so loses what news
+  sites put between the headline and the body: the lead (``<p class="article__lead">``,
+  which names the expert). The ``<h1>`` it keeps only as metadata when it lies outside the
+  body, and inside the body not always (it dropped the ``<h1>`` of a Word-saved page). So the
+  ``<h1>`` (else trafilatura's metadata title, else ``<title>``) becomes the first block, a
+  heading, and the ``<p>`` paragraphs between the ``<h1>`` and the first block trafilatura
+  kept (outside figures, asides, navigation, footers and forms, and not mostly links) are
+  put back as the lead. When trafilatura's body holds the ``<h1>``, whatever it dropped
+  after it was dropped on purpose and nothing is put back.
 
 A walker of our own over ``<article>`` with a list of boilerplate class names would keep the
 lead, but it would re-implement trafilatura's boilerplate rules, which are kept up to date
