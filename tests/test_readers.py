@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import zipfile
 from collections.abc import Callable
@@ -336,7 +337,9 @@ def test_word_styles_tables_and_line_breaks() -> None:
         answer.add_run("с жирной цифрой").bold = True
         answer.add_run(".")
         lines = document.add_paragraph()
-        lines.add_run("Вопрос на строке?").bold = True
+        lines.add_run("Вопрос в две").bold = True
+        lines.add_run().add_break()
+        lines.add_run("строки?").bold = True
         lines.add_run().add_break()
         lines.add_run("Ответ на следующей строке.")
         lines.add_run().add_break()
@@ -357,7 +360,7 @@ def test_word_styles_tables_and_line_breaks() -> None:
         Paragraph("Вопрос стилем абзаца?", strong=True),
         Paragraph("Вопрос стилем знака?", strong=True),
         Paragraph("Ответ с жирной цифрой."),
-        Paragraph("Вопрос на строке?", strong=True),
+        Paragraph("Вопрос в две строки?", strong=True),
         Paragraph("Ответ на следующей строке. И ещё строка ответа."),
         Paragraph("Обычный текст в жирном стиле"),
         Paragraph("Объединённая ячейка?", strong=True),
@@ -430,6 +433,23 @@ def test_a_bold_line_above_its_answer_is_a_question_of_its_own() -> None:
     assert (flat(ANSWER.format(n=7)), False) in texts
 
 
+def test_a_bold_question_over_two_lines_is_one_paragraph() -> None:
+    body = interview_body("<b>Первая строка вопроса,<br>вторая строка?</b>", "<b>Ещё?</b>")
+    assert strong(read_source(page(body), "x.html"))[0] == "Первая строка вопроса, вторая строка?"
+
+
+def test_bold_survives_trafilaturas_backup_extractor() -> None:
+    # an unclosed </aside> swallows the rest of the article; trafilatura's main extractor then
+    # finds too little and its backup (which keeps no formatting) wins: bold and the headline
+    # come from the page itself
+    data = ingest("interview.html").replace(b"</aside>", b"</asid>")
+    document = read_source(data, "interview.html")
+    questions = [turn["question"] for turn in truth("interview.html")["turns"]]
+    assert [text[:40] for text in strong(document)] == questions[:2]
+    title = truth("interview.html")["title"]
+    assert [p.text for p in document.paragraphs].count(title) == 1
+
+
 def test_the_headline_comes_first_once_and_the_title_tag_is_the_fallback() -> None:
     inside = read_source(page(interview_body("<b>Вопрос?</b>", "<b>Ещё?</b>")), "x.html")
     assert headings(inside) == ["Заголовок"]
@@ -492,3 +512,24 @@ def test_markdown_headings_strong_paragraphs_and_lists() -> None:
         Paragraph("2) второй"),
         Paragraph("Цитата?", strong=True),
     )
+
+
+# -- damage of any kind ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["interview.docx", "interview.html", "interview.md"])
+def test_a_damaged_file_is_refused_or_read_never_a_crash(name: str) -> None:
+    original = ingest(name)
+    chance = random.Random(name)
+    for _ in range(80):
+        data = bytearray(original)
+        for _ in range(chance.randint(1, 8)):
+            at = chance.randrange(len(data))
+            if chance.random() < 0.5:
+                data[at] = chance.randrange(256)
+            else:
+                del data[at : at + chance.randint(1, 40)]
+        try:
+            read_source(bytes(data), chance.choice([name, "x.txt", None]))
+        except ParseError as error:
+            assert str(error) and "\n" not in str(error)

@@ -16,8 +16,8 @@ TEXT       anything else                                               ``decode_
 =========  ==========================================================  =========================
 
 A paragraph the author broke into lines (Shift+Enter in Word, ``<br>``, a Markdown line break)
-is split where a whole line is bold, so ``**Question?**`` on the line above its answer is a
-question of its own; lines that are not bold stay one paragraph.
+is split where wholly bold lines meet lines that are not, so ``**Question?**`` on the line above
+its answer is a paragraph of its own; otherwise its lines are one paragraph.
 """
 
 from __future__ import annotations
@@ -107,22 +107,20 @@ def _paragraphs(block: Block) -> Iterator[Paragraph]:
         if text:
             yield Paragraph(block.prefix + text, heading=True)
         return
-    prefix = block.prefix
-    plain: list[str] = []
+    groups: list[tuple[bool, list[str]]] = []  # runs of lines that are all bold, or not
     for line in _lines(block.spans):
         text = _clean("".join(piece for piece, _ in line))
         if not text:
             continue
-        if not _all_bold(line):
-            plain.append(text)
-            continue
-        if plain:
-            yield Paragraph(prefix + " ".join(plain))
-            plain, prefix = [], ""
-        yield Paragraph(prefix + text, strong=True)
+        bold = _all_bold(line)
+        if groups and groups[-1][0] == bold:
+            groups[-1][1].append(text)
+        else:
+            groups.append((bold, [text]))
+    prefix = block.prefix
+    for bold, texts in groups:
+        yield Paragraph(prefix + " ".join(texts), strong=bold)
         prefix = ""
-    if plain:
-        yield Paragraph(prefix + " ".join(plain))
 
 
 def _lines(spans: Iterable[Span]) -> Iterator[list[Span]]:

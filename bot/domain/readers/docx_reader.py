@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import docx
@@ -44,6 +45,7 @@ _TRACKED_CHANGES = ".//w:ins | .//w:del | .//w:moveFrom | .//w:moveTo"
 _DAMAGED = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
+    zlib.error,
     KeyError,
     ValueError,
     EOFError,

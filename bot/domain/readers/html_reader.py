@@ -1,8 +1,9 @@
-"""Web pages → blocks: trafilatura finds the article, lxml adds the headline and the lead.
+"""Web pages → blocks: trafilatura picks the article's blocks, the page gives their bold, and
+lxml adds the headline and the lead.
 
 Why trafilatura, and why not trafilatura alone — what trafilatura 2.3.1 did with
 ``tests/data/ingest/interview.html`` and small probe pages (``tests/test_readers.py`` fails if
-either workaround below is taken out):
+any workaround below is taken out):
 
 * It keeps ``<strong>``/``<b>`` as ``<hi rend="#b">`` (the same output with favor_precision,
   favor_recall or neither), so bold questions survive, and it drops the navigation, header,
@@ -18,6 +19,10 @@ either workaround below is taken out):
   innermost formatting first: formatting elements inside ``<b>``/``<strong>`` are unwrapped,
   inline elements styled ``font-weight`` bold or 600–900 become ``<b>``, and a
   ``<b style="font-weight:normal">`` wrapper (Google Docs' clipboard) is unwrapped.
+* When its main extractor finds too little it takes the text of a backup extractor
+  (readability, jusText), which keeps no formatting at all (seen on the ingest page with an
+  unclosed ``</aside>``). So each block's bold is read again from the page element with the
+  same text, when the page has one (or several that agree).
 * It extracts the body container (``class="article__body"`` here) and so loses what news
   sites put between the headline and the body: the lead (``<p class="article__lead">``,
   which names the expert). The ``<h1>`` it keeps only as metadata when it lies outside the
@@ -27,6 +32,7 @@ either workaround below is taken out):
   kept (outside figures, asides, navigation, footers and forms, and not mostly links) are
   put back as the lead. When trafilatura's body holds the ``<h1>``, whatever it dropped
   after it was dropped on purpose and nothing is put back.
+* A control character anywhere in the page makes it return nothing; they are dropped.
 
 A walker of our own over ``<article>`` with a list of boilerplate class names would keep the
 lead, but it would re-implement trafilatura's boilerplate rules, which are kept up to date
@@ -52,8 +58,11 @@ _FORMATTING = ("em", "i", "u", "span", "font", "mark", "small", "big", "cite", "
 _NOT_LEAD = ("figure", "figcaption", "aside", "nav", "footer", "form", "button", "noscript")
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "button", "select"})
 _BLOCKS = frozenset({"p", "head", "list", "item", "table", "row", "cell", "quote", "code"})
+_FORMATTED = ("p", "li", "td", "th", "dd", "dt", "blockquote", "pre", "div", "section")
 _COMPARED = ("p", "div", "section", "li", "td", "blockquote", "h2", "h3", "h4", "h5", "h6")
 _WHITESPACE = re.compile(r"\s+")
+_SPACES = re.compile(" +")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # the HTML standard's encoding prescan, reduced to <meta charset> / http-equiv content
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 
@@ -70,7 +79,7 @@ def read_html(data: bytes) -> list[Block]:
             "found no article text in the web page: save the article as plain text (.txt)",
         )
     blocks = [Block(((title, False),), heading=True)] if title else []
-    without_title = [b for b in body if not (b.heading and _squash(b) == _squash_text(title))]
+    without_title = [block for block in body if _squash(block) != _squash_text(title)]
     if len(without_title) == len(body) and headline is not None:
         blocks += _lead(root, headline, body[0])
     return blocks + without_title
@@ -80,21 +89,27 @@ def read_html(data: bytes) -> list[Block]:
 
 
 def _decode(data: bytes) -> str:
+    """BOM, else UTF-8, else the declared charset, else Windows-1251; a page that is none of
+    them cleanly is read as a browser would, invalid bytes replaced. Control characters, which
+    make trafilatura give up on the whole page, are dropped."""
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
         (codecs.BOM_UTF16_BE, "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
-    declared = _CHARSET.search(data[:4096])
-    encodings = ["utf-8"] + ([declared.group(1).decode("ascii")] if declared else []) + ["cp1251"]
-    for encoding in encodings:
+            return _CONTROL.sub("", data.decode(encoding, errors="replace"))
+    found = _CHARSET.search(data[:4096])
+    declared = found.group(1).decode("ascii") if found else "utf-8"
+    for encoding in ("utf-8", declared, "cp1251"):
         try:
-            return data.decode(encoding)
+            return _CONTROL.sub("", data.decode(encoding))
         except (LookupError, UnicodeDecodeError):
             continue
-    raise ParseError(ParseProblem.ENCODING, "the web page is not UTF-8 or Windows-1251 text")
+    try:
+        return _CONTROL.sub("", data.decode(declared, errors="replace"))
+    except LookupError:
+        return _CONTROL.sub("", data.decode("utf-8", errors="replace"))
 
 
 def _parse(text: str) -> lxml.html.HtmlElement:
@@ -170,7 +185,37 @@ def _article(root: lxml.html.HtmlElement) -> list[Block]:
     blocks: list[Block] = []
     for element in extracted.body:
         blocks += _xml_blocks(element)
-    return [block for block in blocks if _squash(block)]
+    return _with_page_bold(root, [block for block in blocks if _squash(block)])
+
+
+def _with_page_bold(root: lxml.html.HtmlElement, blocks: list[Block]) -> list[Block]:
+    """Each block with its bold as the page has it, where one page element has the same text
+    (several with the same text and the same bold do too); otherwise as trafilatura kept it."""
+    wanted = {_squash(block) for block in blocks if not block.heading}
+    found: dict[str, set[tuple[Span, ...]]] = {}
+    for element in root.iter(*_FORMATTED):
+        key = _squash_text(element.text_content())
+        if key in wanted:
+            found.setdefault(key, set()).add(_bold_shape(tuple(_spans(element, html=True))))
+    result = []
+    for block in blocks:
+        shapes = found.get(_squash(block), set())
+        result.append(
+            Block(shapes.pop(), block.heading, block.prefix) if len(shapes) == 1 else block
+        )
+    return result
+
+
+def _bold_shape(spans: tuple[Span, ...]) -> tuple[Span, ...]:
+    """``spans`` merged into runs of the same boldness, spaces settled, so that two elements
+    with the same text and the same bold compare equal."""
+    runs: list[Span] = []
+    for text, bold in spans:
+        if runs and runs[-1][1] == bold:
+            runs[-1] = (runs[-1][0] + text, bold)
+        else:
+            runs.append((text, bold))
+    return tuple((_SPACES.sub(" ", text), bold) for text, bold in runs)
 
 
 def _lead(root: lxml.html.HtmlElement, headline: etree._Element, first: Block) -> list[Block]:
