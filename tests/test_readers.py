@@ -460,6 +460,12 @@ def test_the_headline_comes_first_once_and_the_title_tag_is_the_fallback() -> No
     assert document.paragraphs[0].text.startswith("Другой заголовок")
 
 
+def test_a_logo_h1_in_the_site_header_is_not_the_headline() -> None:
+    turns = "".join(f"<p><b>Вопрос {n}?</b></p><p>{ANSWER.format(n=n)}</p>" for n in range(3))
+    body = f"<header><h1>Сайт</h1></header><div class='content'><h1>Заголовок</h1>{turns}</div>"
+    assert read_source(page(body), "x.html").paragraphs[0] == Paragraph("Заголовок", heading=True)
+
+
 def test_subheadings_and_lists_on_a_page() -> None:
     body = (
         "<article><h1>Заголовок</h1><p>" + ANSWER.format(n=1) + "</p><h2>Раздел</h2>"

@@ -101,15 +101,16 @@ def _decode(data: bytes) -> str:
             return _CONTROL.sub("", data.decode(encoding, errors="replace"))
     found = _CHARSET.search(data[:4096])
     declared = found.group(1).decode("ascii") if found else "utf-8"
+    try:
+        codecs.lookup(declared)
+    except LookupError:
+        declared = "utf-8"
     for encoding in ("utf-8", declared, "cp1251"):
         try:
             return _CONTROL.sub("", data.decode(encoding))
-        except (LookupError, UnicodeDecodeError):
+        except UnicodeDecodeError:
             continue
-    try:
-        return _CONTROL.sub("", data.decode(declared, errors="replace"))
-    except LookupError:
-        return _CONTROL.sub("", data.decode("utf-8", errors="replace"))
+    return _CONTROL.sub("", data.decode(declared, errors="replace"))
 
 
 def _parse(text: str) -> lxml.html.HtmlElement:
@@ -150,9 +151,14 @@ def _bold_style(style: str | None) -> bool | None:
 
 
 def _headline(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    for path in ("//article//h1", "//main//h1", "//h1"):
+    # outside an article or main, a site's header may hold an <h1> logo
+    for path, outside in (
+        ("//article//h1", _NOT_LEAD),
+        ("//main//h1", _NOT_LEAD),
+        ("//h1", (*_NOT_LEAD, "header")),
+    ):
         for h1 in root.xpath(path):
-            if _plain_text(h1) and not any(True for _ in h1.iterancestors(*_NOT_LEAD)):
+            if _plain_text(h1) and not any(True for _ in h1.iterancestors(*outside)):
                 return h1
     return None
 
