@@ -40,6 +40,8 @@ class ParseProblem(StrEnum):
     BINARY = "binary"
     RTF = "rtf"
     HTML = "html"
+    BAD_DOCUMENT = "bad_document"
+    TRACKED_CHANGES = "tracked_changes"
     NO_TURNS = "no_turns"
     NO_ANSWERS = "no_answers"
     UNANSWERED = "unanswered"
@@ -61,15 +63,13 @@ _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-def decode_source(data: bytes) -> str:
-    """Bytes of an uploaded file → text; refuses what is not a text file clearly."""
-    if not data.strip():
-        raise ParseError(ParseProblem.EMPTY, "the file is empty")
-    if len(data) > MAX_SOURCE_BYTES:
-        raise ParseError(
-            ParseProblem.TOO_LARGE,
-            f"the file is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
-        )
+def decode_source(data: bytes, *, allow_html: bool = False) -> str:
+    """Bytes of an uploaded file → text; refuses what is not a text file clearly.
+
+    A web page is refused (``ParseProblem.HTML``) unless ``allow_html``: callers that read
+    HTML themselves (``bot.domain.sources``) decode Markdown, which may hold inline tags.
+    """
+    check_size(data)
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8-sig"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -77,15 +77,18 @@ def decode_source(data: bytes) -> str:
     ):
         if data.startswith(bom):
             try:
-                return _check_text(data.decode(encoding))
+                return _check_text(data.decode(encoding), allow_html)
             except UnicodeDecodeError as exc:
                 raise ParseError(
                     ParseProblem.ENCODING, f"the file is not valid {encoding.upper()}"
                 ) from exc
+    utf16 = _bomless_utf16(data)
+    if utf16 is not None:
+        return _check_text(utf16, allow_html)
     if b"\x00" in data:
         raise ParseError(ParseProblem.BINARY, "the file is binary, not plain text")
     try:
-        return _check_text(data.decode("utf-8"))
+        return _check_text(data.decode("utf-8"), allow_html)
     except UnicodeDecodeError:
         pass
     # Windows-1251 is what Russian newsrooms' older tools save; accept it only when the result
@@ -102,19 +105,66 @@ def decode_source(data: bytes) -> str:
         raise ParseError(
             ParseProblem.ENCODING, "the file is not UTF-8 text (save it as UTF-8 and try again)"
         )
-    return _check_text(text)
+    return _check_text(text, allow_html)
+
+
+def check_size(data: bytes) -> None:
+    """Refuse an empty file and one over ``MAX_SOURCE_BYTES``, whatever its format."""
+    if not data.strip():
+        raise ParseError(ParseProblem.EMPTY, "the file is empty")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ParseError(
+            ParseProblem.TOO_LARGE,
+            f"the file is {len(data):,} bytes; the limit is {MAX_SOURCE_BYTES:,} bytes",
+        )
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """The text of UTF-16 saved without a BOM, or ``None`` when ``data`` does not look like it.
+
+    Text in Latin or Cyrillic script saved as UTF-16 has a NUL byte in the high half of every
+    ASCII character (spaces, digits, punctuation, line ends) and almost never in the low half;
+    binary files have NULs at both. So: NULs in one parity for at least 1 unit in 20, at most
+    one for every hundred of those in the other, and the decoded text made of the scripts and
+    punctuation newsroom text is written in (binary that passes the NUL test decodes to CJK
+    and control characters).
+    """
+    if len(data) % 2:
+        return None
+    sample = data[:65536]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    units = len(sample) // 2
+    for main, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if main >= max(1, units // 20) and other <= main // 100:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return text if len(_UNUSUAL_CHAR.findall(text)) <= 0.05 * len(text) else None
+    return None
+
+
+# anything but whitespace, printable Latin (with Latin-1, Extended-A/B), Cyrillic (Kazakh too),
+# general punctuation, currency signs (₸) and letterlike symbols (№)
+_UNUSUAL_CHAR = re.compile("[^\t\n\r\f\x20-\x7e\xa0-\u024f\u0400-\u052f\u2000-\u214f]")
 
 
 _HTML_TAG = re.compile(r"<(?:!doctype|html|head|body|meta|div|p|br|span|table)\b", re.IGNORECASE)
 
 
-def _check_text(text: str) -> str:
+def _looks_like_html(text: str) -> bool:
+    """A web page (or an HTML fragment), as opposed to text that mentions a tag or two."""
+    head = text.lstrip("\ufeff \t\r\n")
+    return head[:15].lower().startswith(("<!doctype", "<html")) or len(_HTML_TAG.findall(text)) >= 3
+
+
+def _check_text(text: str, allow_html: bool = False) -> str:
     head = text.lstrip("\ufeff \t\r\n")
     if head.startswith("{\\rtf"):
         raise ParseError(
             ParseProblem.RTF, "the file is an RTF document: save it as plain text (.txt)"
         )
-    if head[:15].lower().startswith(("<!doctype", "<html")) or len(_HTML_TAG.findall(text)) >= 3:
+    if not allow_html and _looks_like_html(text):
         raise ParseError(
             ParseProblem.HTML, "the file is a web page (HTML): save it as plain text (.txt)"
         )

@@ -168,6 +168,16 @@ def parse_problem_text(problem: ParseProblem) -> str:
             return _("This is an RTF document. Save it as plain text (.txt) and send it again.")
         case ParseProblem.HTML:
             return _("This is a web page (HTML). Save it as plain text (.txt) and send it again.")
+        case ParseProblem.BAD_DOCUMENT:
+            return _(
+                "The Word document cannot be read: it may be damaged. Open it in Word, "
+                "save it again as .docx and send it again."
+            )
+        case ParseProblem.TRACKED_CHANGES:
+            return _(
+                "The Word document has tracked changes. Accept or reject them in Word "
+                "(Review → Accept/Reject), save the file and send it again."
+            )
         case ParseProblem.NO_TURNS:
             return _(
                 "I found no questions and answers. Each turn should start with a dash (— ) or "
