@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("webhook", help="serve updates over a webhook (needs WEBHOOK_URL/SECRET)")
     console = sub.add_parser("console", help="local preview in the terminal, no token needed")
     console.add_argument("--lang", default="ru", help="reader's language: ru or en (default ru)")
-    publish = sub.add_parser("publish", help="store a piece from a text file")
+    publish = sub.add_parser(
+        "publish", help="store a piece from a file: .txt, .docx (Word), .html (web page) or .md"
+    )
     publish.add_argument("file", type=Path)
     publish.add_argument("--title", help="title (default: taken from the text)")
     publish.add_argument("--speaker", help="the interviewee (default: taken from the text)")
@@ -114,7 +116,7 @@ def _publish(settings: Settings, path: Path, title: str | None, speaker: str | N
         print(f"error: cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
     try:
-        prepared = prepare(data, title=title, speaker=speaker)
+        prepared = prepare(data, name=path.name, title=title, speaker=speaker)
     except ParseError as error:
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2

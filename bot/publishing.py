@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 from bot.domain.models import Interview, Quote, Summary
-from bot.domain.parsing import decode_source, extract_quotes, parse_interview, source_hash
+from bot.domain.parsing import extract_quotes, parse_interview, parse_paragraphs, source_hash
+from bot.domain.sources import read_source
 from bot.domain.summarizer import summarize
 from storage import DuplicatePieceError, Repository
 
@@ -29,10 +30,27 @@ class Prepared:
     source_hash: str
 
 
-def prepare(data: bytes, *, title: str | None = None, speaker: str | None = None) -> Prepared:
-    """Raises ``ParseError`` with a clear message for anything that is not an interview."""
-    text = decode_source(data)
-    interview = parse_interview(text, title=title, speaker=speaker)
+def prepare(
+    data: bytes,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    speaker: str | None = None,
+) -> Prepared:
+    """A file's bytes (plain text, Word, a saved web page or Markdown; ``name`` helps tell them
+    apart) parsed and summarized. Raises ``ParseError`` with a clear message for anything that
+    is not an interview."""
+    document = read_source(data, name)
+    if document.text is not None:
+        text = document.text
+        interview = parse_interview(text, title=title, speaker=speaker)
+    else:
+        body = [p for p in document.paragraphs if not p.heading]
+        heading = next((p.text for p in document.paragraphs if p.heading), None)
+        text = "\n\n".join(p.text for p in document.paragraphs)
+        interview = parse_paragraphs(
+            ((p.text, p.strong) for p in body), title=title or heading, speaker=speaker
+        )
     return Prepared(interview, summarize(interview), extract_quotes(interview), source_hash(text))
 
 

@@ -94,7 +94,7 @@ async def publish(message: Message, bot: Bot, repo: Repository) -> None:
         await message.answer(download_failed_text())
         return
     try:
-        prepared = await asyncio.to_thread(prepare, data)
+        prepared = await asyncio.to_thread(prepare, data, name=document.file_name)
     except ParseError as error:
         await message.answer(parse_error_text(error))
         return
@@ -151,7 +151,7 @@ async def confirm(
         await _drop_buttons(callback)
         return
     try:
-        prepared = await asyncio.to_thread(prepare, draft.source)
+        prepared = await asyncio.to_thread(prepare, draft.source, name=draft.file_name)
     except ParseError as error:  # it parsed for the preview; only a changed parser gets here
         await callback.answer()
         await bot.send_message(draft.chat_id, parse_error_text(error))

@@ -21,8 +21,8 @@ async def _publish_all(db: Path) -> dict[str, int]:
     repo = await Repository.open(db)
     try:
         ids = {}
-        for name in LAYOUTS:
-            published = await publish(repo, prepare((INGEST / name).read_bytes()))
+        for name in (*LAYOUTS, "interview.docx", "interview.html", "interview.md"):
+            published = await publish(repo, prepare((INGEST / name).read_bytes(), name=name))
             assert published.new
             ids[name] = published.piece_id
         return ids

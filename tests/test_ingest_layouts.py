@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.parsing import decode_source, parse_interview
+from bot.publishing import prepare
 
 INGEST = Path(__file__).parent / "data" / "ingest"
 LAYOUTS = [
@@ -64,3 +65,24 @@ def test_a_question_the_expert_asks_back_stays_in_the_answer() -> None:
     ]
     assert "А кто будет платить?" in interview.turns[0].answer_text
     assert interview.turns[0].answer_text.endswith("ни у акимата.")
+
+
+@pytest.mark.parametrize("name", ["interview.docx", "interview.html", "interview.md"])
+def test_word_web_and_markdown_files_publish_with_bold_questions(name: str) -> None:
+    truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+    interview = prepare((INGEST / name).read_bytes(), name=name).interview
+    assert interview.title == truth["title"]
+    assert [turn.question_text[:30] for turn in interview.turns] == [
+        turn["question"][:30] for turn in truth["turns"]
+    ]
+    for turn, expected in zip(interview.turns, truth["turns"], strict=True):
+        assert turn.answer_text.startswith(expected["segments"][0]["starts"])
+        assert turn.answer_text.endswith(expected["segments"][-1]["ends"])
+        for line in truth["furniture"]:
+            assert line not in turn.answer_text
+
+
+def test_a_word_file_renamed_to_txt_is_read_as_word() -> None:
+    data = (INGEST / "interview.docx").read_bytes()
+    renamed = prepare(data, name="interview.txt").interview
+    assert len(renamed.turns) == len(prepare(data, name="interview.docx").interview.turns)

@@ -59,9 +59,17 @@ def is_credit_anywhere(paragraph: str) -> bool:
     return len(paragraph) <= MAX_CREDIT_CHARS and _CREDIT_ANYWHERE.match(paragraph) is not None
 
 
+# the newsroom's background note on the speaker, of any length ("Справка. Родилась в 1984 году…")
+_NOTE = re.compile(
+    r"^(?:справка|досье|биография|о\s+собеседнике|bio(?:graphy)?)\s*[.:]", re.IGNORECASE
+)
+
+
 def is_furniture(paragraph: str) -> bool:
     """A line of the page around the interview: a dateline, "read also", a source, tags, a call
-    to subscribe, an ad marker, a broadcast cue or a copyright line."""
+    to subscribe, an ad marker, a broadcast cue, a copyright line or a background note."""
+    if _NOTE.match(paragraph):
+        return True
     if len(paragraph) > MAX_FURNITURE_CHARS:
         return False
     if _FURNITURE.match(paragraph):
