@@ -633,7 +633,6 @@ async def _state(db: Path) -> tuple[int, int | None]:
     [
         "interview-from-word.docx",
         "interview.rtf",
-        "article-p-tags.html",
         "saved-page-br.html",
         "lead-only.txt",
         "questions-only.txt",
@@ -644,6 +643,15 @@ def test_bad_file_is_refused_and_changes_nothing(name: str, archive: Archive, tm
     db = tmp_path / "bot.sqlite3"
     copy_db(archive.db, db)
     _refused(db, BAD / name)
+
+
+def test_a_saved_web_page_with_dash_turns_is_published(archive: Archive, tmp_path: Path) -> None:
+    """Web pages were refused before issue 11; a saved article is now read for its text."""
+    db = tmp_path / "bot.sqlite3"
+    copy_db(archive.db, db)
+    code, out, err = publish_here(db, BAD / "article-p-tags.html")
+    assert code == 0 and out.strip().isdigit(), err
+    assert "2 questions" in err and "Данияр Абенов" in err
 
 
 def test_same_text_in_another_encoding_is_already_published(
