@@ -276,9 +276,9 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
     if not lines:
         raise ParseError(ParseProblem.EMPTY, "the file is empty")
     lines, credits_inside, dropped = _drop_furniture(lines)
-    labelled = _labelled_layout(lines)
     a_label = None
     strong = {i: line.text for i, line in enumerate(lines) if line.strong and _bold_question(line)}
+    labelled = _labelled_layout(lines) if len(strong) < 2 else None
     if len(strong) >= 2:
         start, items, closing = _turns_from_questions(lines, strong)
     elif labelled is not None:
@@ -337,12 +337,16 @@ def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[st
         text = line.text if kept else strip_dateline(line.text)  # a dateline opens the page
         if text != line.text:
             dropped.append(line.text[: len(line.text) - len(text)].strip())
-        if text and not is_furniture(text) and not is_credit_anywhere(text):
+        if not text:
+            pass
+        elif is_furniture(text):
+            dropped.append(text)
+        elif is_credit_anywhere(text):
+            credits.append(text)
+        else:
             kept.append(_Line(text, bool(kept) and (line.gap_before or gap), line.strong))
             gap = False
             continue
-        if text:
-            (credits if is_credit_anywhere(text) else dropped).append(text)
         gap = gap or line.gap_before
     return kept, credits, dropped
 
