@@ -447,11 +447,11 @@ def test_plain_lines_between_line_breaks_are_paragraphs() -> None:
         "Обычный абзац.",
     )
     texts = [p.text for p in read_source(page(body), "x.html").paragraphs]
-    assert [
+    assert [t for t in texts if t.startswith("— ")] == [
         "— Первый вопрос?",
         "— Ответ, который редактор перенёс вручную.",
         "— Второй вопрос?",
-    ] == [t for t in texts if t.startswith("— ")]
+    ]
 
 
 def test_bold_survives_trafilaturas_backup_extractor() -> None:
