@@ -77,7 +77,7 @@ REINDEX_BATCH = 500  # quotes per transaction when the index is (re)built
 REINDEX_NOW = 5_000  # pending quotes indexed before the first search answers; more: background
 
 _QUOTE_ROWS = (
-    "SELECT q.id, q.piece_id, q.text, coalesce(p.speaker, '') FROM quotes q"
+    "SELECT q.id, q.piece_id, q.text, coalesce(q.speaker, p.speaker, '') FROM quotes q"
     " JOIN pieces p ON p.id = q.piece_id"
 )
 
@@ -100,9 +100,11 @@ def prepare_docs(rows: Iterable[Sequence[Any]]) -> list[Doc]:
     for piece_id, quotes in by_piece.items():
         keys = [key_text(text) for _id, text, _speaker in quotes]
         scores = quotability(keys, [text for _id, text, _speaker in quotes])
-        speaker = key_text(quotes[0][2])
-        for (quote_id, _text, _speaker), key, score in zip(quotes, keys, scores, strict=True):
-            docs.append((quote_id, piece_id, key, speaker, score))
+        speakers: dict[str, str] = {}  # several experts: each quote under its own speaker
+        for (quote_id, _text, speaker), key, score in zip(quotes, keys, scores, strict=True):
+            if speaker not in speakers:
+                speakers[speaker] = key_text(speaker)
+            docs.append((quote_id, piece_id, key, speakers[speaker], score))
     return docs
 
 
@@ -307,7 +309,8 @@ _STAGE_SQL = (
     " JOIN search_docs d ON d.quote_id = m.id"
 )
 _HIT_SQL = (
-    "SELECT q.id, q.piece_id, p.title, p.speaker, q.turn_number, q.text, p.published_at"
+    "SELECT q.id, q.piece_id, p.title, coalesce(q.speaker, p.speaker), q.turn_number, q.text,"
+    " p.published_at"
     " FROM quotes q JOIN pieces p ON p.id = q.piece_id WHERE q.id IN ({marks})"
 )
 
@@ -395,7 +398,8 @@ async def top_quotes(
     """The most quotable sentences of a piece (for an empty query)."""
     rows = await fetchall(
         conn,
-        "SELECT q.id, q.piece_id, p.title, p.speaker, q.turn_number, q.text, p.published_at"
+        "SELECT q.id, q.piece_id, p.title, coalesce(q.speaker, p.speaker), q.turn_number, q.text,"
+        " p.published_at"
         " FROM quotes q JOIN search_docs d ON d.quote_id = q.id"
         " JOIN pieces p ON p.id = q.piece_id"
         " WHERE q.piece_id = ? ORDER BY d.quality DESC, q.id LIMIT ? OFFSET ?",

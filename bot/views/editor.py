@@ -53,7 +53,7 @@ def preview(
         interview.speaker,
         datetime.now(UTC),
         notification_sentences(prepared.summary.text, interview.lead),
-        [turn.answer_text for turn in interview.turns],
+        interview.turns,
     )
     publish_label = (
         _("✅ Publish and send to {count}").format(count=subscribers)

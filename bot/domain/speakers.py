@@ -1,0 +1,228 @@
+"""Speaker labels ("КОРР.:", "А. Иванова:", "DANA SEITOVA, HOST:", "— Цой:") and the people
+the lead introduces, so that every label is shown under the person's full name."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.domain.models import Person
+
+_WORD = r"[A-ZА-ЯЁ][\w.'’\-]{0,24}"
+_LABEL = re.compile(
+    rf"^(?:(?P<dash>[—–-])\s*)?(?P<label>{_WORD}(?:\s{_WORD}){{0,2}})"
+    r"(?:,\s*(?P<role>[^\W\d_][^:?!;«»\"]{0,40}?))?\s?:\s*(?P<rest>.*)$"
+)
+
+QUESTION_KEYS = frozenset(
+    {
+        "вопрос",
+        "в",
+        "q",
+        "question",
+        "корр",
+        "корреспондент",
+        "журналист",
+        "журналистка",
+        "интервьюер",
+        "interviewer",
+        "ведущий",
+        "ведущая",
+        "модератор",
+        "moderator",
+        "host",
+        "reporter",
+        "редакция",
+    }
+)
+ANSWER_KEYS = frozenset({"ответ", "о", "a", "answer"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A paragraph that opens with a speaker label."""
+
+    label: str  # as written, without the role: "DANA SEITOVA", "А. Сейткали", "Корр."
+    role: str | None  # "HOST" in "DANA SEITOVA, HOST:"
+    rest: str  # the paragraph after the label
+    dashed: bool  # "— Цой: …"
+
+    @property
+    def key(self) -> str:
+        """The same person under every form of their label: the last word, lower case
+        ("DANA SEITOVA" and "SEITOVA" → "seitova")."""
+        return label_key(self.label)
+
+    @property
+    def asks(self) -> bool:
+        """The label names the interviewer ("Корр.", "Модератор", "…, HOST")."""
+        return self.key in QUESTION_KEYS or (
+            self.role is not None and label_key(self.role) in QUESTION_KEYS
+        )
+
+
+def label_key(label: str) -> str:
+    return label.split()[-1].strip(".").lower() if label.split() else ""
+
+
+def speaker_mark(text: str) -> Mark | None:
+    match = _LABEL.match(text)
+    if match is None:
+        return None
+    role = match["role"]
+    if role is not None and len(role.split()) > 4:
+        return None
+    return Mark(
+        match["label"], role.strip() if role else None, match["rest"].strip(), bool(match["dash"])
+    )
+
+
+# -- people in the lead ------------------------------------------------------------------------
+
+_NAME = r"[A-ZА-ЯЁ][a-zа-яё'’]+(?:-[A-ZА-ЯЁ][a-zа-яё'’]+)?"
+_FULL_NAME = re.compile(rf"(?=\b(?P<first>{_NAME})\s+(?P<last>{_NAME})\b)")  # overlapping
+
+
+def same_surname(label: str, word: str) -> bool:
+    """``word`` is the surname ``label`` in some grammatical case ("Сапарова"/"Сапаровой",
+    "Пак"/"Пака", "Сейткали"/"Сейткали")."""
+    a, b = label.lower(), word.lower()
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(3, len(a) - 2) and abs(len(a) - len(b)) <= 3
+
+
+def _given_name(word: str) -> tuple[str, str | None, bool] | None:
+    """A Russian given name → (nominative, gender, whether the lead declined it), when pymorphy3
+    knows it as a name ("Олега" → ("Олег", "masc", True))."""
+    from bot.domain.language import morph
+
+    parses = [p for p in morph().parse(word) if "Name" in p.tag]
+    if not parses:
+        return None
+    gender = parses[0].tag.gender
+    declined = not any(p.tag.case == "nomn" for p in parses)
+    return str(parses[0].normal_form).capitalize(), gender, declined
+
+
+def _nominative_first_name(word: str) -> str:
+    """A given name as the lead declines it ("Олега", "Гульмиру") → nominative, when pymorphy3
+    knows it as a name; otherwise as written."""
+    if not re.match(r"[А-ЯЁа-яё]", word):
+        return word
+    given = _given_name(word)
+    return given[0] if given else word
+
+
+_SURNAME_STEM = r"(?:ов|ев|ёв|ин|ын)"
+_MASC_OBLIQUE = (
+    (re.compile(rf"({_SURNAME_STEM})(?:а|у|ым|е)$"), r"\1"),
+    (re.compile(r"(ск|цк)(?:ого|ому|им|ом)$"), r"\1ий"),
+    (re.compile(r"([бвгджзклмнпрстфхцчшщ])(?:а|у|ом|ем|е)$"), r"\1"),
+)
+_FEMN_OBLIQUE = (
+    (re.compile(rf"({_SURNAME_STEM})(?:ой|у)$"), r"\1а"),
+    (re.compile(r"(ск|цк)(?:ой|ую)$"), r"\1ая"),
+)
+_SURNAME_SHAPE = re.compile(
+    rf"{_SURNAME_STEM}(?:а|у|ым|е|ой)?$|(?:ск|цк)(?:ий|ого|ому|им|ом|ая|ой|ую)$", re.IGNORECASE
+)
+
+
+def nominative(first: str, last: str) -> str:
+    """A Russian name as the lead declines it → nominative ("Серика Жаксылыкова" → "Серик
+    Жаксылыков", "Динарой Омаровой" → "Динара Омарова", "Жанну Цой" → "Жанна Цой")."""
+    given = _given_name(first) if re.match(r"[А-ЯЁ]", first) else None
+    if given is None:
+        return f"{first} {last}"
+    name, gender, declined = given
+    if declined or gender == "femn":
+        for pattern, repl in _FEMN_OBLIQUE if gender == "femn" else _MASC_OBLIQUE:
+            if pattern.search(last):
+                last = pattern.sub(repl, last)
+                break
+    return f"{name} {last}"
+
+
+def _person_like(first: str, last: str, before: str, after: str) -> bool:
+    if re.match(r"[А-ЯЁ]", first):
+        return _given_name(first) is not None or bool(_SURNAME_SHAPE.search(last))
+    # Latin: a pair standing alone, not part of a longer proper name ("Steppe Wind Power")
+    return not re.search(r"[A-Z][a-z]+\W*$", before) and not re.match(r"\s+[A-Z][a-z]", after)
+
+
+_CUE = re.compile(
+    r"(?:рассказ|поговорил|спросил|побеседовал|ответил|отвечает|объясн|поясн|интервью|бесед|"
+    r"обсудил|считает|говорит|уверен|делится|рассужда|размышля|признал|заявил)|"
+    r"\b(?:says|said|told|spoke|talked|talks|interview|explains|answers|discusses)\b",
+    re.IGNORECASE,
+)
+
+
+def persons(text: str) -> list[tuple[str, int]]:
+    """People named in ``text`` ("Имя Фамилия" in any case, "First Last"), nominative, with the
+    position where each is named."""
+    found = []
+    for match in _FULL_NAME.finditer(text):
+        first, last = match["first"], match["last"]
+        end = match.start() + len(first) + 1 + len(last)
+        if _person_like(first, last, text[: match.start()], text[end:]):
+            found.append((nominative(first, last), match.start()))
+    return found
+
+
+def expert_in(title: str, lead: list[str]) -> str | None:
+    """The interviewee the headline or lead names: the person in a sentence that says who was
+    interviewed ("…мы поговорили с главным врачом Динарой Омаровой", "…, says CEO Timur
+    Abenov"), the headline first."""
+    from bot.domain.language import split_sentences
+
+    for sentence in [title, *(s for p in lead for s in split_sentences(p))]:
+        named = persons(sentence)
+        if named and _CUE.search(sentence):
+            return named[-1][0] if len({n for n, _ in named}) > 1 else named[0][0]
+    return None
+
+
+def _readable(label: str) -> str:
+    """ "DANA SEITOVA" → "Dana Seitova"; mixed case stays as written."""
+    if label.upper() == label:
+        return " ".join(part.capitalize() for part in label.split())
+    return label
+
+
+def full_name(labels: list[str], context: str) -> str:
+    """The name a reader should see for a speaker known by ``labels`` (the forms their label
+    takes), completed from the lead and headline in ``context`` where they give more."""
+    longest = max(labels, key=lambda label: (len(label.split()), len(label)))
+    words = _readable(longest).split()
+    surname = words[-1]
+    initial = words[0][0] if len(words) > 1 and words[0].rstrip(".") != words[0] else None
+    if len(words) > 1 and initial is None:
+        return " ".join(words)  # "Олег Пак:" is the full name already
+    for match in _FULL_NAME.finditer(context):
+        if not same_surname(surname, match["last"]):
+            continue
+        first = _nominative_first_name(match["first"])
+        if initial is None or first.startswith(initial):
+            return f"{first} {surname}"
+    return " ".join(words)
+
+
+def people(names: list[str], context: str) -> tuple[Person, ...]:
+    """Speakers with the role the lead gives them, when it says so after the name
+    ("Гульмира Сапарова, директор центра…")."""
+    result = []
+    for name in names:
+        role = None
+        surname = name.split()[-1]
+        pattern = rf"\b{_NAME}\s+(?P<last>{_NAME}),\s+(?P<role>[^,.;()]{{3,120}})"
+        for match in re.finditer(pattern, context):
+            if same_surname(surname, match["last"]):
+                role = match["role"].strip()
+                break
+        result.append(Person(name, role))
+    return tuple(result)
