@@ -26,6 +26,7 @@ from bot.domain.language import shorten, split_sentences
 from bot.domain.models import Interview, Quote, Turn
 from bot.domain.speakers import (
     ANSWER_KEYS,
+    QUESTION_KEYS,
     Mark,
     expert_in,
     full_name,
@@ -606,7 +607,11 @@ def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
         if not item.paragraphs:
             raise ParseError(ParseProblem.EMPTY_TURN, f"a turn labelled {item.label!r} has no text")
     experts = list(dict.fromkeys(s for item in items[1::2] for s in item.speakers if s))
-    interviewer = next((marks[i].label for i in opening if i in marks), None)
+    asker = next((marks[i] for i in opening if i in marks), None)
+    interviewer = None
+    if asker is not None:  # "Корр." as written; "DANA SEITOVA, HOST" as "Dana Seitova"
+        personal = asker.key not in QUESTION_KEYS
+        interviewer = full_name(forms[asker.key], context) if personal else asker.label
     return _Labelled(first, items, closing, signoff, experts, interviewer)
 
 

@@ -213,16 +213,82 @@ def full_name(labels: list[str], context: str) -> str:
 
 
 def people(names: list[str], context: str) -> tuple[Person, ...]:
-    """Speakers with the role the lead gives them, when it says so after the name
-    ("Гульмира Сапарова, директор центра…")."""
+    """Speakers with the role the lead gives them: after the name ("Гульмира Сапарова, директор
+    центра…") or before it ("…поговорили с главным врачом Динарой Омаровой" → "главный врач")."""
     result = []
     for name in names:
         role = None
         surname = name.split()[-1]
-        pattern = rf"\b{_NAME}\s+(?P<last>{_NAME}),\s+(?P<role>[^,.;()]{{3,120}})"
-        for match in re.finditer(pattern, context):
+        after = rf"(?=\b{_NAME}\s+(?P<last>{_NAME}),\s+(?P<role>[^,.;()]{{3,120}}))"
+        before = rf"(?=\b(?P<first>{_NAME})\s+(?P<last>{_NAME})\b)"
+        for match in re.finditer(after, context):
             if same_surname(surname, match["last"]):
                 role = match["role"].strip()
                 break
+        else:
+            for match in re.finditer(before, context):
+                if same_surname(surname, match["last"]):
+                    role = _role_before(context[: match.start()])
+                    if role:
+                        break
         result.append(Person(name, role))
     return tuple(result)
+
+
+_TOKEN = re.compile(r"«[^»]{1,60}»|[\w'’-]+|[^\w\s]")
+_STOP_POS = {"PREP", "VERB", "INFN", "PRTF", "PRTS", "GRND", "NPRO", "PRCL", "ADVB", "PRED"}
+
+
+def _role_before(text: str) -> str | None:
+    """The role phrase right before a name, in the nominative: back to a punctuation mark, a
+    verb or preposition, or the "и" that follows someone else's name."""
+    from bot.domain.language import morph
+
+    tokens = _TOKEN.findall(text)
+    words: list[str] = []
+    for index in range(len(tokens) - 1, -1, -1):
+        token = tokens[index]
+        if token.startswith("«"):
+            words.append(token)
+            continue
+        if not re.match(r"[а-яёА-ЯЁ0-9]", token):  # punctuation, or a Latin name (Kazinform)
+            break
+        parse = morph().parse(token)[0]
+        if parse.tag.POS in _STOP_POS:
+            break
+        if parse.tag.POS == "CONJ":
+            previous = tokens[index - 1] if index else ""
+            if not previous[:1].isupper() or previous.startswith("«"):
+                words.append(token)
+                continue
+            break
+        words.append(token)
+        if len(words) > 12:
+            return None
+    words.reverse()
+    while words and (words[0].lower() in {"и", "а"} or words[0].startswith("«")):
+        words.pop(0)
+    if not words or not re.match(r"[а-яёА-ЯЁ]", words[0]):
+        return None
+    return _nominative_phrase(words)
+
+
+def _nominative_phrase(words: list[str]) -> str | None:
+    """Inflect the head of a role phrase to the nominative: the adjectives and the first noun
+    ("исполнительного директора Союза…" → "исполнительный директор Союза…")."""
+    from bot.domain.language import morph
+
+    head = next((i for i, w in enumerate(words) if "NOUN" in morph().parse(w)[0].tag), None)
+    if head is None:
+        return None
+    case = morph().parse(words[head])[0].tag.case
+    out = list(words)
+    for i in range(head + 1):
+        parses = [p for p in morph().parse(words[i]) if p.tag.case == case] or morph().parse(
+            words[i]
+        )
+        inflected = parses[0].inflect({"nomn"})
+        if inflected is not None:
+            out[i] = inflected.word
+    out[0] = out[0][:1].lower() + out[0][1:]
+    return " ".join(out)
