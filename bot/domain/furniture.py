@@ -36,7 +36,14 @@ _FURNITURE = re.compile(
     r"подписывайтесь\b|подпишитесь\b|subscribe\s+to\b|follow\s+us\b|"
     r"(?:реклама|advertisement|на\s+правах\s+рекламы|партн[её]рский\s+материал|sponsored)\s*\.?$|"
     r"©|\(c\)\s|copyright\b|все\s+права\s+защищены|all\s+rights\s+reserved|"
-    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$"
+    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$|"
+    r"\[(?:[^\]\[a-zа-яё]{2,40}|(?:soundbite|music|laughter|laughs|applause|crosstalk|inaudible|"
+    r"смех|смеётся|смеется|музыка|аплодисменты|неразборчиво|пауза)[^\]]{0,30})\]\.?$|"
+    r"(?:поделиться|share|комментари[ийя]|comments?)\s*(?:\(\d+\)|\d+)?\s*:?$|"
+    r"(?:нашли\s+ошибку|просмотр(?:ов|ы)\s*:|оцените\s+(?:материал|статью)|"
+    r"следите\s+за\s+(?:нами|новостями)|присоединяйтесь\s+к\s+нам)\b|"
+    r"(?:this\s+)?interview\s+(?:has\s+been|was)\s+(?:edited|condensed|lightly\s+edited)\b|"
+    r"интервью\s+(?:было\s+)?(?:отредактировано|сокращено|публикуется\s+в\s+сокращении)"
     r")",
     re.IGNORECASE,
 )

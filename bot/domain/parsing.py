@@ -275,6 +275,8 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
         start, items, closing = _dash_layout(lines)
         if len(items) < 2:
             start, items, closing = _numbered_layout(lines) or _question_layout(lines)
+    items, signoff = _without_signoff(items)
+    dropped += signoff
     if len(items) < 2:
         raise ParseError(
             ParseProblem.NO_TURNS,
@@ -325,6 +327,31 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
         experts=people(experts or ([chosen_speaker] if chosen_speaker else []), context),
         interviewer=labelled.interviewer if labelled else None,
     )
+
+
+_THANKS = re.compile(
+    r"^(?:и\s+вам\s+|вам\s+)?(?:спасибо|благодарю|благодарим|thank\s+you|thanks)\b", re.IGNORECASE
+)
+MAX_THANKS_CHARS = 150
+
+
+def _without_signoff(items: list[_Item]) -> tuple[list[_Item], list[str]]:
+    """The interviewer's closing thanks ("— Спасибо за беседу!", and the expert's "— Спасибо
+    вам.") is not a turn: it is left out and reported with the furniture."""
+
+    def thanks(item: _Item, limit: int = MAX_THANKS_CHARS) -> bool:
+        text = " ".join(item.paragraphs)
+        return len(text) <= limit and not _asks(text) and bool(_THANKS.match(text))
+
+    if len(items) % 2 and len(items) > 2 and thanks(items[-1]):
+        return items[:-1], items[-1].paragraphs
+    if (
+        len(items) > 4
+        and thanks(items[-2])
+        and (thanks(items[-1]) or len(items[-1].paragraphs[0]) < 60)
+    ):
+        return items[:-2], [*items[-2].paragraphs, *items[-1].paragraphs]
+    return items, []
 
 
 def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[str]]:
@@ -535,12 +562,20 @@ def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
     if not asking:
         dashed = sum(m.dashed for m in marks.values())
         bare = {i for i, line in enumerate(lines) if i not in marks and _DASH_TURN.match(line.text)}
+        opener = next((m.key for m in marks.values() if m.key not in ANSWER_KEYS), None)
+        # unlabelled questions right before a labelled answer ("…?" then "ЖУМАБАЕВА: …")
+        asked = {
+            i
+            for i, line in enumerate(lines)
+            if i not in marks and i + 1 in marks and _reads_as_question(line.text)
+        }
         if dashed * 2 > len(marks) and len(bare) >= 2:
             dash_questions = {i for i in bare if not _quoted_speech(lines, i)}
+        elif opener is None:
+            return None
+        elif len(asked) >= 2 and not _mostly_asks(lines, marks, opener):
+            dash_questions = asked
         else:
-            opener = next((m.key for m in marks.values() if m.key not in ANSWER_KEYS), None)
-            if opener is None:
-                return None
             asking = {opener}
 
     def asks(index: int) -> bool:
@@ -613,6 +648,16 @@ def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
         personal = asker.key not in QUESTION_KEYS
         interviewer = full_name(forms[asker.key], context) if personal else asker.label
     return _Labelled(first, items, closing, signoff, experts, interviewer)
+
+
+def _mostly_asks(lines: list[_Line], marks: dict[int, Mark], key: str) -> bool:
+    """Most paragraphs under this label ask something: the label is the interviewer's."""
+    said = [
+        mark.rest or (lines[i + 1].text if i + 1 < len(lines) else "")
+        for i, mark in marks.items()
+        if mark.key == key
+    ]
+    return sum(_asks(text) or _REQUEST.match(text) is not None for text in said) * 2 >= len(said)
 
 
 def _introduced(mark: Mark, context: str) -> bool:

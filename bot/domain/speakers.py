@@ -92,15 +92,19 @@ def same_surname(label: str, word: str) -> bool:
         if x != y:
             break
         common += 1
-    return common >= max(3, len(a) - 2) and abs(len(a) - len(b)) <= 3
+    return common >= max(min(3, len(a)), len(a) - 2) and abs(len(a) - len(b)) <= 3
 
 
-def _given_name(word: str) -> tuple[str, str | None, bool] | None:
+def _given_name(word: str, gender: str | None = None) -> tuple[str, str | None, bool] | None:
     """A Russian given name → (nominative, gender, whether the lead declined it), when pymorphy3
-    knows it as a name ("Олега" → ("Олег", "masc", True))."""
+    knows it as a name of that ``gender`` ("Олега" → ("Олег", "masc", True))."""
     from bot.domain.language import morph
 
-    parses = [p for p in morph().parse(word) if "Name" in p.tag]
+    parses = [
+        p
+        for p in morph().parse(word)
+        if "Name" in p.tag and (gender is None or p.tag.gender == gender)
+    ]
     if not parses:
         return None
     gender = parses[0].tag.gender
@@ -108,13 +112,41 @@ def _given_name(word: str) -> tuple[str, str | None, bool] | None:
     return str(parses[0].normal_form).capitalize(), gender, declined
 
 
-def _nominative_first_name(word: str) -> str:
+# a given name pymorphy3 does not know (many Kazakh names), declined next to a declined surname
+_FEMININE_CASES = (
+    (re.compile(r"(ь)ю$"), r"\1"),  # Аселью → Асель
+    (re.compile(r"([^аеёиоуыэюя])(?:ой|ы|у)$"), r"\1а"),  # Гульмирой, Гульмиру → Гульмира
+)
+_MASCULINE_CASES = ((re.compile(r"([^аеёиоуыэюяь])(?:ом|а|у|е)$"), r"\1"),)  # Ерланом → Ерлан
+_FEMININE_SURNAME = re.compile(r"(?:ова|ева|ёва|ина|ына|ая)$", re.IGNORECASE)
+
+
+def _nominative_first_name(word: str, *, surname: str | None = None) -> str:
     """A given name as the lead declines it ("Олега", "Гульмиру") → nominative, when pymorphy3
-    knows it as a name; otherwise as written."""
-    if not re.match(r"[А-ЯЁа-яё]", word):
-        return word
+    knows it as a name, or by its ending when the surname beside it is declined too;
+    otherwise as written."""
+    if not re.match(r"[А-ЯЁа-яё]", word) or surname is None:
+        return word  # beside a surname in the nominative, the name is in the nominative too
+    # the surname beside it is declined (label "Ахметова", lead "Ахметовой")
+    feminine = _FEMININE_SURNAME.search(surname) is not None
+    given = _given_name(word, "femn" if feminine else "masc")
+    if given is not None:
+        return given[0]
+    for pattern, repl in _FEMININE_CASES if feminine else _MASCULINE_CASES:
+        if pattern.search(word):
+            return pattern.sub(repl, word)
+    return word
     given = _given_name(word)
-    return given[0] if given else word
+    if given is not None:
+        return given[0]
+    if (
+        surname is not None
+    ):  # the surname beside it is declined (label "Ахметова", lead "Ахметовой")
+        feminine = _FEMININE_SURNAME.search(surname) is not None
+        for pattern, repl in _FEMININE_CASES if feminine else _MASCULINE_CASES:
+            if pattern.search(word):
+                return pattern.sub(repl, word)
+    return word
 
 
 _SURNAME_STEM = r"(?:ов|ев|ёв|ин|ын)"
@@ -135,10 +167,25 @@ _SURNAME_SHAPE = re.compile(
 def nominative(first: str, last: str) -> str:
     """A Russian name as the lead declines it → nominative ("Серика Жаксылыкова" → "Серик
     Жаксылыков", "Динарой Омаровой" → "Динара Омарова", "Жанну Цой" → "Жанна Цой")."""
-    given = _given_name(first) if re.match(r"[А-ЯЁ]", first) else None
-    if given is None:
-        return f"{first} {last}"
+    if re.search(rf"(?:{_SURNAME_STEM}ой|ская|ской|скую)$", last):
+        gender: str | None = "femn"
+    elif re.search(rf"(?:{_SURNAME_STEM}ым|ский|ского|скому|ским)$", last):
+        gender = "masc"
+    else:
+        gender = None
+    given = _given_name(first, gender) if re.match(r"[А-ЯЁ]", first) else None
+    if given is None:  # a name pymorphy3 does not know: only unambiguous surname endings
+        if re.search(rf"{_SURNAME_STEM}ой$", last):  # Жумабаевой → Жумабаева
+            last = last[:-2] + "а"
+        elif re.search(rf"{_SURNAME_STEM}ым$", last):  # Садыковым → Садыков
+            last = last[:-2]
+        else:
+            return f"{first} {last}"
+        return f"{_nominative_first_name(first, surname=last)} {last}"
     name, gender, declined = given
+    if re.search(r"[^аеёиоуыэюяй]$", first) and re.search(rf"{_SURNAME_STEM}(?:а|ой|у)$", last):
+        # a woman's name ending in a consonant does not decline: "Нургуль Ахметовой"
+        name, gender, declined = first, "femn", True
     if declined or gender == "femn":
         for pattern, repl in _FEMN_OBLIQUE if gender == "femn" else _MASC_OBLIQUE:
             if pattern.search(last):
@@ -206,7 +253,8 @@ def full_name(labels: list[str], context: str) -> str:
     for match in _FULL_NAME.finditer(context):
         if not same_surname(surname, match["last"]):
             continue
-        first = _nominative_first_name(match["first"])
+        declined = match["last"].lower() != surname.lower()
+        first = _nominative_first_name(match["first"], surname=surname if declined else None)
         if initial is None or first.startswith(initial):
             return f"{first} {surname}"
     return " ".join(words)
