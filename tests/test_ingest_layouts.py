@@ -12,20 +12,9 @@ from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare
 
 INGEST = Path(__file__).parent / "data" / "ingest"
-LAYOUTS = [
-    "bare-question.txt",
-    "numbered.txt",
-    "numbered-paren.txt",
-    "numbered-vopros.txt",
-    "web-furniture.txt",
-    "caps-labels.txt",
-    "initial-labels.txt",
-    "english-qa.txt",
-    "english-names.txt",
-    "two-experts.txt",
-    "two-experts-dash.txt",
-    "dialogue-bullets.txt",
-]
+# every plain-text interview with its truth (tests/data/ingest/README.md), the blind-written
+# ``blind-*`` ones included
+LAYOUTS = sorted(p.name for p in INGEST.glob("*.txt") if (INGEST / f"{p.name}.truth.json").exists())
 
 
 @pytest.mark.parametrize("name", LAYOUTS)

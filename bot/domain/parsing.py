@@ -273,8 +273,13 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
         dropped += labelled.signoff
     else:
         start, items, closing = _dash_layout(lines)
-        if len(items) < 2:
-            start, items, closing = _numbered_layout(lines) or _question_layout(lines)
+        numbered = _numbered_layout(lines)
+        # a numbered interview may quote a dialogue in dashes; a dash one may hold a numbered
+        # list: the layout that finds more turns is the interview's own
+        if numbered is not None and len(numbered[1]) > len(items):
+            start, items, closing = numbered
+        elif len(items) < 2:
+            start, items, closing = _question_layout(lines)
     items, signoff = _without_signoff(items)
     dropped += signoff
     if len(items) < 2:
@@ -427,6 +432,9 @@ _REQUEST = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTION_CHARS = 400
+_ANSWER_OPENER = re.compile(
+    r"^(?:потому\s+что|да|нет|конечно|безусловно|because|yes|no|of\s+course)\b", re.IGNORECASE
+)
 
 
 def _bold_question(line: _Line) -> bool:
@@ -444,9 +452,18 @@ def _reads_as_question(text: str) -> bool:
     or more in the first person), or it is a short request ("Расскажите о планах.")."""
     if len(text) > MAX_QUESTION_CHARS:
         return False
+    sentences = split_sentences(text)
     if _asks(text):
-        sentences = split_sentences(text)
         return len(sentences) < 3 or not _FIRST_PERSON.search(" ".join(sentences[:-1]))
+    if 2 <= len(sentences) <= 3 and len(text) <= 250 and _asks(sentences[0]):
+        # "Что с безопасностью? В прошлом сезоне были жалобы…": the question, then its context
+        # (not an answer that opens on a rhetorical one: "Почему? Потому что…")
+        rest = " ".join(sentences[1:])
+        return (
+            (len(sentences[0].split()) >= 3 or len(text) <= MAX_ASKED_BACK_CHARS)
+            and not _FIRST_PERSON.search(text)
+            and not _ANSWER_OPENER.match(rest)
+        )
     return len(text) <= 200 and _REQUEST.match(text) is not None and len(split_sentences(text)) == 1
 
 
@@ -456,11 +473,34 @@ def _question_layout(lines: list[_Line]) -> Layout:
     up to the next one are its answer. Consecutive question paragraphs are one question."""
     questions: dict[int, str] = {}
     for index, line in enumerate(lines[1:], start=1):
-        if _reads_as_question(line.text):
+        if _reads_as_question(line.text) and not _asked_back(lines, index, questions):
             questions[index] = line.text
     if len(questions) < 2:
         return len(lines), [], []
     return _turns_from_questions(lines, questions)
+
+
+_RHETORICAL = re.compile(
+    r"^(?:а\s+)?(?:знаете|представляете|понимаете|видите\s+ли|угадайте|догадайтесь|"
+    r"you\s+know|guess\s+what)\b",
+    re.IGNORECASE,
+)
+_SELF_REPLY = re.compile(
+    r"^(?:вот\b|так\s+вот|именно|то-то|никто\b|ни\s+один|то\s+есть\s+нет|exactly|nobody)",
+    re.IGNORECASE,
+)
+MAX_ASKED_BACK_CHARS = 80
+
+
+def _asked_back(lines: list[_Line], index: int, questions: dict[int, str]) -> bool:
+    """A question the expert asks inside their answer: a rhetorical opener right after the
+    interviewer's question ("Знаете, сколько получает учитель…?"), or a short question that
+    the next paragraph answers itself ("А вы бы поехали?" — "Вот и они не хотят.")."""
+    text = lines[index].text
+    if index - 1 in questions and _RHETORICAL.match(text):
+        return True
+    following = lines[index + 1].text if index + 1 < len(lines) else ""
+    return len(text) <= MAX_ASKED_BACK_CHARS and _SELF_REPLY.match(following) is not None
 
 
 def _turns_from_questions(lines: list[_Line], questions: dict[int, str]) -> Layout:

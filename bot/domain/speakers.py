@@ -11,7 +11,8 @@ from bot.domain.models import Person
 _WORD = r"[A-ZА-ЯЁ][\w.'’\-]{0,24}"
 _LABEL = re.compile(
     rf"^(?:(?P<dash>[—–-])\s*)?(?P<label>{_WORD}(?:\s{_WORD}){{0,2}})"
-    r"(?:,\s*(?P<role>[^\W\d_][^:?!;«»\"]{0,40}?))?\s?:\s*(?P<rest>.*)$"
+    r"(?:,\s*(?P<role>[^\W\d_][^:?!;«»\"]{0,40}?))?(?:\s*\((?P<aside>[^()]{1,30})\))?"
+    r"\s?:\s*(?P<rest>.*)$"
 )
 
 QUESTION_KEYS = frozenset(
@@ -129,6 +130,8 @@ def _nominative_first_name(word: str, *, surname: str | None = None) -> str:
         return word  # beside a surname in the nominative, the name is in the nominative too
     # the surname beside it is declined (label "Ахметова", lead "Ахметовой")
     feminine = _FEMININE_SURNAME.search(surname) is not None
+    if feminine and re.search(r"[^аеёиоуыэюяй]$", word):
+        return word  # a woman's name ending in a consonant does not decline: "Нургуль"
     given = _given_name(word, "femn" if feminine else "masc")
     if given is not None:
         return given[0]
@@ -231,7 +234,10 @@ def expert_in(title: str, lead: list[str]) -> str | None:
         named = persons(sentence)
         if named and _CUE.search(sentence):
             return named[-1][0] if len({n for n, _ in named}) > 1 else named[0][0]
-    return None
+    # a headline that names one person and nothing else says who spoke: "Qazpay CEO Aliya
+    # Serikbayeva on super-apps…"
+    in_title = {name for name, _ in persons(title)}
+    return in_title.pop() if len(in_title) == 1 else None
 
 
 def _readable(label: str) -> str:
@@ -271,7 +277,13 @@ def people(names: list[str], context: str) -> tuple[Person, ...]:
         before = rf"(?=\b(?P<first>{_NAME})\s+(?P<last>{_NAME})\b)"
         for match in re.finditer(after, context):
             if same_surname(surname, match["last"]):
-                role = match["role"].strip()
+                # up to the next person ("…, руководителя X Гульмиру Тлеубаеву и …")
+                phrase = match["role"]
+                if re.match(r"[а-яё]", phrase):
+                    phrase = re.split(rf"\s+и\s+|\s+{_NAME}\s+{_NAME}\b", phrase)[0]
+                words = _TOKEN.findall(phrase.strip())
+                role = _nominative_phrase(words) if words and words[0][:1].islower() else None
+                role = role or phrase.strip()
                 break
         else:
             for match in re.finditer(before, context):
@@ -326,16 +338,26 @@ def _nominative_phrase(words: list[str]) -> str | None:
     ("исполнительного директора Союза…" → "исполнительный директор Союза…")."""
     from bot.domain.language import morph
 
-    head = next((i for i, w in enumerate(words) if "NOUN" in morph().parse(w)[0].tag), None)
+    tags = [morph().parse(w)[0].tag for w in words]
+    # the head is the first person-noun ("директора"), not "интервью" in "в интервью директора"
+    head = next((i for i, t in enumerate(tags) if "NOUN" in t and "anim" in t), None)
+    if head is None:
+        head = next((i for i, t in enumerate(tags) if "NOUN" in t), None)
     if head is None:
         return None
-    case = morph().parse(words[head])[0].tag.case
+    start = head
+    while start > 0 and any("ADJF" in p.tag for p in morph().parse(words[start - 1])):
+        start -= 1
+    words, head = words[start:], head - start
+    noun = morph().parse(words[head])[0]
+    case, gender = noun.tag.case, noun.tag.gender
     out = list(words)
     for i in range(head + 1):
         parses = [p for p in morph().parse(words[i]) if p.tag.case == case] or morph().parse(
             words[i]
         )
-        inflected = parses[0].inflect({"nomn"})
+        wanted = {"nomn", "sing"} | ({gender} if gender and i < head else set())
+        inflected = parses[0].inflect(wanted) or parses[0].inflect({"nomn"})
         if inflected is not None:
             out[i] = inflected.word
     out[0] = out[0][:1].lower() + out[0][1:]
