@@ -4,6 +4,7 @@ and nothing of the page around the interview anywhere."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -107,3 +108,36 @@ async def test_summaries_of_round_tables_quote_each_expert_under_their_own_name(
                         who,
                         sentence,
                     )
+
+
+async def test_editors_publish_every_format_from_telegram(tmp_path: Path) -> None:
+    """Word, a saved web page, Markdown and a round table in text, sent to the bot with
+    /publish: previewed, confirmed, and served with each segment under its speaker."""
+    editor = 77
+    names = ["interview.docx", "interview.html", "interview.md", "two-experts.txt"]
+    async with running_bot(tmp_path, seed=False, admin_ids=frozenset({editor})) as h:
+        for name in names:
+            truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+            before = len(h.emu.messages(editor))
+            document = h.emu.upload_file((INGEST / name).read_bytes(), name)
+            await h.emu.send_message(editor, document=document, caption="/publish")
+            info, preview = (await h.emu.wait_for_messages(editor, before + 2))[before:]
+            assert f"Вопросов: {len(truth['turns'])}" in info.text, (name, info.text)
+            for speaker in truth["speakers"]:
+                assert speaker["name"] in info.text, (name, speaker)
+            stored = await h.repo.count_pieces()
+            await h.tap(editor, preview, preview.button_texts()[0])
+            for _ in range(100):
+                if await h.repo.count_pieces() > stored:
+                    break
+                await asyncio.sleep(0.05)
+        pieces = {p.title: p for p in await h.repo.list_pieces(limit=10)}
+        for name in names:
+            truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+            piece = pieces[truth["title"]]
+            assert piece.turn_count == len(truth["turns"])
+            last = len(truth["turns"])
+            messages = await h.say(READER, f"/start {piece.id}_{last}")
+            shown = "\n".join(parse_html(m.text)[0] for m in messages)
+            for segment in truth["turns"][-1]["segments"]:
+                assert f"{segment['speaker']}: {segment['starts']}" in shown, (name, segment)
