@@ -4,7 +4,6 @@ and nothing of the page around the interview anywhere."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -125,12 +124,9 @@ async def test_editors_publish_every_format_from_telegram(tmp_path: Path) -> Non
             assert f"Вопросов: {len(truth['turns'])}" in info.text, (name, info.text)
             for speaker in truth["speakers"]:
                 assert speaker["name"] in info.text, (name, speaker)
-            stored = await h.repo.count_pieces()
             await h.tap(editor, preview, preview.button_texts()[0])
-            for _ in range(100):
-                if await h.repo.count_pieces() > stored:
-                    break
-                await asyncio.sleep(0.05)
+            [done] = (await h.emu.wait_for_messages(editor, before + 3))[before + 2 :]
+            assert done.text.startswith("Опубликовано"), done.text
         pieces = {p.title: p for p in await h.repo.list_pieces(limit=10)}
         for name in names:
             truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
