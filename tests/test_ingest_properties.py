@@ -56,10 +56,11 @@ def question(draw: st.DrawFn) -> str:
 
 @st.composite
 def answer_paragraph(draw: st.DrawFn) -> str:
-    """Statements, sometimes with a rhetorical question inside (never at the end)."""
+    """Statements, sometimes with a rhetorical question inside: not at the end, and not
+    opening the paragraph ("Question? Context." is how a bare question is set)."""
     sentences = draw(st.lists(sentence(), min_size=1, max_size=4))
     if len(sentences) > 1 and draw(st.booleans()):
-        sentences.insert(draw(st.integers(0, len(sentences) - 1)), draw(sentence("?")))
+        sentences.insert(draw(st.integers(1, len(sentences) - 1)), draw(sentence("?")))
     return " ".join(sentences)
 
 
