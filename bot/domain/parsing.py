@@ -366,7 +366,8 @@ def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[st
     dropped: list[str] = []
     gap = False
     for line in lines:
-        text = line.text if kept else strip_dateline(line.text)  # a dateline opens the page
+        # a dateline opens the page: its first line, or the lead under the title
+        text = line.text if len(kept) > 1 else strip_dateline(line.text)
         if text != line.text:
             dropped.append(line.text[: len(line.text) - len(text)].strip())
         if not text:
@@ -438,8 +439,15 @@ _ANSWER_OPENER = re.compile(
 
 
 def _bold_question(line: _Line) -> bool:
-    """Bold lead-ins ("Справка.", "Важно:") are not questions; bold questions are."""
-    return len(line.text) >= 25 or _asks(line.text) or not line.text.endswith((".", ":"))
+    """Bold lead-ins ("Справка.", "Важно:") are not questions; bold questions are, and short
+    bold requests ("Расскажите о себе.") too."""
+    text = line.text
+    return (
+        len(text) >= 25
+        or _asks(text)
+        or not text.endswith((".", ":"))
+        or bool(_REQUEST.match(text))
+    )
 
 
 def _asks(text: str) -> bool:

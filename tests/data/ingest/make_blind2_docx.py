@@ -51,10 +51,14 @@ RT_LEAD = (
     "небольшими сокращениями."
 )
 RT_SPEAKERS = {
-    "Ахметов": ("Серик Ахметов",
-                "гидролог, заведующий лабораторией водных ресурсов Казахского национального аграрного исследовательского университета"),
-    "Жакупова": ("Динара Жакупова",
-                 "экономист, руководитель аналитического центра «Agro Policy Lab»"),
+    "Ахметов": (
+        "Серик Ахметов",
+        "гидролог, заведующий лабораторией водных ресурсов Казахского национального аграрного исследовательского университета",
+    ),
+    "Жакупова": (
+        "Динара Жакупова",
+        "экономист, руководитель аналитического центра «Agro Policy Lab»",
+    ),
 }
 RT_TURNS = [
     (
@@ -172,7 +176,10 @@ TS_LEAD = (
     "leopard monitoring programme, explains what the numbers mean, why tourists worry her more "
     "than poachers, and what a cat needs to cross a highway."
 )
-TS_SPEAKER = ("Zhanna Abdrakhmanova", "head of the snow leopard monitoring programme at Ile-Alatau National Park")
+TS_SPEAKER = (
+    "Zhanna Abdrakhmanova",
+    "head of the snow leopard monitoring programme at Ile-Alatau National Park",
+)
 TS_TURNS = [
     (
         "How many snow leopards live in Ile-Alatau National Park today?",
