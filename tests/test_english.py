@@ -11,7 +11,7 @@ import pytest
 from aiogram.utils.i18n import I18n
 
 from bot.domain.language import split_sentences
-from bot.domain.models import QuoteHit
+from bot.domain.models import QuoteHit, Turn
 from bot.i18n import build_i18n
 from bot.views.quotes import quote_message, search_screen
 from bot.views.summary import summary_blocks
@@ -50,7 +50,13 @@ def test_english_sentences_run_past_titles_and_abbreviations() -> None:
 
 
 def test_summary_quotes_the_expert_in_the_marks_of_the_language() -> None:
-    answers = ["It is realistic on paper. The grid is the problem.", "Мы строим «Ветер» сами."]
+    answers = [
+        Turn(number=1, question=("Is it realistic?",), answer=(text,))
+        for text in (
+            "It is realistic on paper. The grid is the problem.",
+            "Мы строим «Ветер» сами.",
+        )
+    ]
     [english] = summary_blocks(["It is realistic on paper."], answers, "Timur Abenov")
     assert english.text == "Timur Abenov: “It is realistic on paper.”"
     [russian] = summary_blocks(["Мы строим «Ветер» сами."], answers, "Олег Ким")
