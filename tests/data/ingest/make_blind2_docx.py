@@ -18,7 +18,7 @@ blind2-roundtable.docx — a round table typed in Word by a regional newsroom:
 blind2-title-style.docx — an English interview for an English-language Kazakh outlet:
   * the title uses Word's built-in "Title" style (not Heading 1);
   * the lead is an italic paragraph; questions are bold AND italic paragraphs
-    (question 2 is split over two bold-italic runs);
+    (questions 2 and 4 are split over two bold-italic runs);
   * a caption paragraph plus a 4-column table of figures sits between turn 3's answer and
     question 4 (table cells are not turns);
   * the byline and the place/date line are right-aligned paragraphs at the end.
@@ -44,8 +44,10 @@ RT_LEAD = (
     "Третье лето подряд фермеры Туркестанской области получают поливную воду по графику, а "
     "площадь посевов хлопчатника за два года сократилась на 18 процентов. Куда уходит вода из "
     "каналов, почему хозяйства не спешат переходить на капельное орошение и чего ждать от "
-    "переговоров с соседями по Сырдарье, редакция обсудила с гидрологом Сериком Ахметовым и "
-    "экономистом Динарой Жакуповой. Позицию Ахметова и выкладки Жакуповой публикуем с "
+    "переговоров с соседями по Сырдарье, редакция обсудила с гидрологом, заведующим "
+    "лабораторией водных ресурсов Казахского национального аграрного исследовательского "
+    "университета Сериком Ахметовым и экономистом, руководителем аналитического центра "
+    "«Agro Policy Lab» Динарой Жакуповой. Позицию Ахметова и выкладки Жакуповой публикуем с "
     "небольшими сокращениями."
 )
 RT_SPEAKERS = {
@@ -202,7 +204,8 @@ TS_TURNS = [
             "young males do not have to leave for dangerous places near villages.",
             "Poaching has also become rare. The last case we know of in the park was in 2019, when a "
             "snare was found near the Kumbel pass. Skins are almost impossible to sell now, and "
-            "herders understand that a living snow leopard brings tourists and money.",
+            "herders understand that a living snow leopard brings tourists, photographers and money to "
+            "their villages.",
         ],
     ),
     (
@@ -237,7 +240,8 @@ TS_TURNS = [
         [
             "Mostly for the cat. Young males disperse over long distances, and a road with barriers "
             "and heavy traffic is a wall for them. We have photographed the same male on both sides "
-            "of the road, so they do cross, but we do not know how many try and fail.",
+            "of the road, so they do cross, but we do not know how many try and fail, or how many "
+            "simply turn back.",
             "We have asked the builders for two wildlife crossings in the upper section: a wide "
             "underpass and a culvert where the road runs over a dry riverbed. They are not expensive "
             "compared with the cost of the road. The design office has agreed in principle, and we "
