@@ -213,17 +213,18 @@ async def wait_for_bot_api(
         await patience.sleep(delay)
 
 
-def judge_aiogram(error: AiogramError, what: str) -> Judgement:
-    """Rule on an aiogram error from a start-up call (``what``: the setting it refuses)."""
+def judge_aiogram(error: AiogramError, refused: Callable[[str], str]) -> Judgement:
+    """Rule on an aiogram error from a start-up call; ``refused(reason)`` words a refusal of
+    the setting the call carries."""
     if isinstance(error, TelegramRetryAfter | TelegramServerError | TelegramNetworkError):
         return Judgement(Verdict.TRANSIENT, one_line_of(error))
     if isinstance(error, TelegramUnauthorizedError):
-        return Judgement(Verdict.REFUSED, "BOT_TOKEN was refused by the Bot API (401)")
+        return Judgement(Verdict.REFUSED, "BOT_TOKEN was refused by the Bot API (401 Unauthorized)")
     if isinstance(error, ClientDecodeError):
         return Judgement(
             Verdict.REFUSED, f"BOT_API_URL does not answer like a Bot API server; {_POINT_IT}"
         )
-    return Judgement(Verdict.REFUSED, f"the Bot API refused {what}: {one_line_of(error)}")
+    return Judgement(Verdict.REFUSED, refused(one_line_of(error)))
 
 
 def one_line_of(error: AiogramError) -> str:
@@ -231,22 +232,28 @@ def one_line_of(error: AiogramError) -> str:
     return " ".join(str(message).split())[:300]
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], what: str, patience: Patience) -> T:
-    """``call()`` until it succeeds, retrying transient Bot API trouble (``what`` names the
-    call and the setting it depends on)."""
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    what: str,
+    patience: Patience,
+    refused: Callable[[str], str],
+) -> T:
+    """``call()`` (the Bot API method ``what``) until it succeeds, retrying transient trouble;
+    ``Fatal`` when the API refuses (worded by ``refused``) or time is up."""
     while True:
         try:
             return await call()
         except AiogramError as error:
-            judgement = judge_aiogram(error, what)
+            judgement = judge_aiogram(error, refused)
+            last = error
         if judgement.verdict is Verdict.REFUSED:
-            raise Fatal(ExitCode.CONFIG, judgement.detail)
+            raise Fatal(ExitCode.CONFIG, judgement.detail) from last
         delay = patience.next_wait()
         if delay is None:
             raise Fatal(
                 ExitCode.NETWORK,
                 f"{what} failed for {patience.waited:.0f} s ({judgement.detail}); check "
                 "BOT_API_URL and the network, then start again",
-            )
+            ) from last
         logger.warning("%s failed (%s); retrying in %.3g s", what, judgement.detail, delay)
         await patience.sleep(delay)

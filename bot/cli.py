@@ -14,6 +14,7 @@ from bot.failures import report
 from bot.guard import Guard
 from bot.logs import setup_logging
 from bot.redaction import Redactor, secrets_of
+from storage.checks import check_database_path
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,11 @@ def _run(args: argparse.Namespace, settings: Settings, guard: Guard) -> int:
     serving = command in ("run", "webhook")
     setup_logging(settings.log_level if serving else "WARNING", guard.redactor)
     if serving:
-        settings.require_token()  # these two before importing aiogram, which takes seconds
+        # what needs no network first: aiogram takes seconds to import (serve() checks again)
+        settings.require_token()
         if command == "webhook":
             settings.require_webhook()
+        check_database_path(settings.database_path)
         from bot.serving import Mode, serve
 
         guard.run(serve(settings, Mode(command)))

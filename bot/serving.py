@@ -117,6 +117,6 @@ async def _serve(settings: Settings, mode: Mode, token: str) -> None:
                 async with webhook_serving(dp, bot, repo, settings, patience):
                     await asyncio.Event().wait()  # until a signal cancels it
         except AiogramError as error:
-            judgement = judge_aiogram(error, "getMe")
+            judgement = judge_aiogram(error, lambda reason: f"the Bot API refused: {reason}")
             code = ExitCode.CONFIG if judgement.verdict is Verdict.REFUSED else ExitCode.NETWORK
             raise Fatal(code, judgement.detail) from error

@@ -93,8 +93,12 @@ async def webhook_serving(
                 secret_token=settings.webhook_secret,
                 allowed_updates=dp.resolve_used_update_types(),
             ),
-            "setWebhook with WEBHOOK_URL",
+            "setWebhook",
             patience,
+            lambda reason: (
+                f"the Bot API refused WEBHOOK_URL={settings.webhook_url} ({reason}); it must be "
+                "the public https:// address of your reverse proxy, on port 443, 80, 88 or 8443"
+            ),
         )
         stack.push_async_callback(_remove_webhook, bot)
         logger.info("Webhook registered at %s", settings.webhook_url)
