@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.parsing import ParseError
 from bot.failures import report
+from bot.flock import instance_lock
 from bot.guard import Guard
 from bot.logs import setup_logging
 from bot.redaction import Redactor, secrets_of
@@ -67,14 +68,15 @@ def _run(args: argparse.Namespace, settings: Settings, guard: Guard) -> int:
     serving = command in ("run", "webhook")
     setup_logging(settings.log_level if serving else "WARNING", guard.redactor)
     if serving:
-        # what needs no network first: aiogram takes seconds to import (serve() checks again)
+        # what needs neither network nor aiogram first (aiogram takes seconds to import)
         settings.require_token()
         if command == "webhook":
             settings.require_webhook()
         check_database_path(settings.database_path)
-        from bot.serving import Mode, serve
+        with instance_lock(settings.database_path):
+            from bot.serving import Mode, serve
 
-        guard.run(serve(settings, Mode(command)))
+            guard.run(serve(settings, Mode(command)))
     elif command == "console":
         from bot.console import run_console
 

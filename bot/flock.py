@@ -4,8 +4,12 @@ process dies. ``BroadcastLock`` (one broadcaster per database) and the serving i
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+from bot.failures import ExitCode, Fatal
 
 try:
     import fcntl
@@ -56,3 +60,22 @@ class FileLock:
         if self._fd is not None:
             os.close(self._fd)  # closing releases the flock
             self._fd = None
+
+
+@contextlib.contextmanager
+def instance_lock(database: Path) -> Iterator[None]:
+    """Hold ``<database>.instance-lock`` while serving; ``Fatal(LOCKED)`` if another process
+    does (two bots on one database and one token would take each other's updates)."""
+    in_file = str(database) != ":memory:"
+    lock = FileLock(Path(f"{database}.instance-lock") if in_file else None)
+    if not lock.acquire(note=f"pid {os.getpid()}"):
+        holder = lock.holder() or "pid unknown"
+        raise Fatal(
+            ExitCode.LOCKED,
+            f"DATABASE_PATH={database} is in use by another bot process ({holder}); "
+            "stop it first, or give this one another DATABASE_PATH",
+        )
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,14 +1,14 @@
-"""The start-up path of ``run`` and ``webhook``: checks first, then each resource opened in
-order and closed in reverse, whatever step fails.
+"""The start-up path of ``run`` and ``webhook``: each resource opened in order and closed in
+reverse, whatever step fails.
 
-Order: the token and (for a webhook) ``WEBHOOK_URL`` are checked before anything is opened;
-the database folder and file (``storage/checks.py``); the instance lock (one serving process per
-database); the database; the bot's HTTP session; ``getMe`` against ``BOT_API_URL``
-(``bot/api_check.py``: transient trouble retried, a refusal stops); the bundled interview and
-the search index; the dispatcher with its broadcaster; polling or the webhook server. An
-``AsyncExitStack`` holds each close, so a failure at any step closes what came before it, in
-reverse, before the one-line error is printed — nothing is left running. SIGINT/SIGTERM during
-start-up stop it the same way (exit 0).
+``bot.cli`` has already checked what needs no network and no aiogram (the token, the webhook
+settings, the database path) and holds the instance lock (``bot/flock.py``: one serving
+process per database). Here: the database; the bot's HTTP session; ``getMe`` against
+``BOT_API_URL`` (``bot/api_check.py``: transient trouble retried, a refusal stops); the bundled
+interview and the search index; the dispatcher with its broadcaster; polling or the webhook
+server (``bot/webhook.py``). An ``AsyncExitStack`` holds each close, so a failure at any step
+closes what came before it, in reverse, before the one-line error is printed — nothing is left
+running. SIGINT/SIGTERM during start-up stop it the same way (exit 0).
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ import asyncio
 import contextlib
 import enum
 import logging
-import os
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 from aiogram.exceptions import AiogramError
 
@@ -28,10 +26,8 @@ from bot.api_check import Patience, Verdict, judge_aiogram, wait_for_bot_api
 from bot.app import build_bot, build_dispatcher, prepare_to_serve
 from bot.config import Settings
 from bot.failures import ExitCode, Fatal
-from bot.flock import FileLock
 from bot.webhook import webhook_serving
 from storage import Repository
-from storage.checks import check_database_path
 
 logger = logging.getLogger(__name__)
 
@@ -39,25 +35,6 @@ logger = logging.getLogger(__name__)
 class Mode(enum.Enum):
     POLLING = "run"
     WEBHOOK = "webhook"
-
-
-@contextlib.contextmanager
-def instance_lock(database: Path) -> Iterator[None]:
-    """Hold ``<database>.instance-lock`` while serving; ``Fatal(LOCKED)`` if another process
-    does (two bots on one database and one token would take each other's updates)."""
-    in_file = str(database) != ":memory:"
-    lock = FileLock(Path(f"{database}.instance-lock") if in_file else None)
-    if not lock.acquire(note=f"pid {os.getpid()}"):
-        holder = lock.holder() or "pid unknown"
-        raise Fatal(
-            ExitCode.LOCKED,
-            f"DATABASE_PATH={database} is in use by another bot process ({holder}); "
-            "stop it first, or give this one another DATABASE_PATH",
-        )
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 @contextlib.contextmanager
@@ -100,8 +77,6 @@ async def serve(settings: Settings, mode: Mode) -> None:
 async def _serve(settings: Settings, mode: Mode, token: str) -> None:
     database = settings.database_path
     async with contextlib.AsyncExitStack() as stack:
-        await asyncio.to_thread(check_database_path, database)
-        stack.enter_context(instance_lock(database))
         repo = await Repository.open(database)
         stack.push_async_callback(repo.close)
         bot = build_bot(settings, token)

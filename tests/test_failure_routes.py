@@ -41,10 +41,10 @@ from bot.app import build_bot, build_dispatcher
 from bot.config import Settings, SettingsError
 from bot.domain.parsing import ParseError, ParseProblem
 from bot.failures import ADVICE, ExitCode, Fatal, diagnose, report
+from bot.flock import instance_lock
 from bot.guard import Guard
 from bot.logs import setup_logging
 from bot.redaction import REDACTED, Redactor, secrets_of
-from bot.serving import instance_lock
 from bot.webhook import webhook_serving
 from storage import Repository, StorageError
 from storage.checks import check_database_path

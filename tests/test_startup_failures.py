@@ -282,7 +282,7 @@ async def test_a_refused_webhook_closes_everything_before_the_line(tmp_path: Pat
     line = assert_failed_well(
         ended,
         ExitCode.CONFIG,
-        "setWebhook with WEBHOOK_URL",
+        "refused WEBHOOK_URL=https://bot.example.org/tg/hook",
         "Failed to resolve host",
         tmp_path=tmp_path,
     )
