@@ -45,6 +45,7 @@ from bot.flock import instance_lock
 from bot.guard import Guard
 from bot.logs import setup_logging
 from bot.redaction import REDACTED, Redactor, secrets_of
+from bot.serving import Mode, serve
 from bot.webhook import webhook_serving
 from storage import Repository, StorageError
 from storage.checks import check_database_path
@@ -483,3 +484,58 @@ async def test_a_port_in_use_is_named_and_the_broadcaster_stopped(tmp_path: Path
             finally:
                 await bot.session.close()
                 await repo.close()
+
+
+# -- a failed start leaves nothing running -------------------------------------------------------
+
+
+async def nothing_left_running(
+    tasks: set[asyncio.Task[object]], threads: set[threading.Thread]
+) -> None:
+    """Wait up to a second for every task and thread started since ``tasks``/``threads`` to
+    end (the loop's default executor is the loop's: ``asyncio.run`` joins it)."""
+    for _ in range(50):
+        current = asyncio.current_task()
+        stray_tasks = {t for t in asyncio.all_tasks() if t not in tasks and t is not current}
+        stray_threads = {
+            t
+            for t in threading.enumerate()
+            if t not in threads and not t.name.startswith("asyncio_")  # the loop's own executor
+        }
+        if not stray_tasks and not stray_threads:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"left running: {stray_tasks} {stray_threads}")
+
+
+@pytest.mark.parametrize(
+    ("mode", "method", "status"),
+    [(Mode.POLLING, "getMe", 401), (Mode.WEBHOOK, "setWebhook", 400)],
+)
+async def test_a_failed_start_leaves_no_task_or_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: Mode, method: str, status: int
+) -> None:
+    import gc
+
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # prepare_to_serve's, not for pytest
+    threads = set(threading.enumerate())
+    async with BotAPIEmulator() as emu:
+        emu.fail_next(method, status=status, description="Bad Request: bad webhook: HTTPS")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        settings = emulator_settings(
+            emu,
+            tmp_path,
+            webhook_url="https://bot.example.org/hook",
+            webhook_secret="s3cr3t",
+            webhook_port=port,
+        )
+        tasks = asyncio.all_tasks()
+        with pytest.raises(Fatal) as failure:
+            await serve(settings, mode)
+        assert failure.value.code is ExitCode.CONFIG
+        await nothing_left_running(tasks, threads)
+        if mode is Mode.WEBHOOK:  # the broadcaster had started, the server had listened
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
