@@ -25,9 +25,10 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 1  # a bug: the line names the exception, LOG_LEVEL=DEBUG shows the traceback
     CONFIG = 2  # a setting, argument or input file is wrong, or the Bot API refused a setting
     DUPLICATE = 3  # publish: this text is already published
-    STORAGE = 4  # the database file or its folder cannot be used
-    NETWORK = 5  # the Bot API did not answer (network, 5xx, timeouts) for START_TIMEOUT
-    LOCKED = 6  # another bot process is serving from the same database
+    WARNINGS = 4  # publish: parsed with warnings and no --force; nothing stored
+    STORAGE = 5  # the database file or its folder cannot be used
+    NETWORK = 6  # the Bot API did not answer (network, 5xx, timeouts) for START_TIMEOUT
+    LOCKED = 7  # another bot process is serving from the same database
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -37,6 +38,7 @@ ADVICE: dict[ExitCode, str] = {
     ExitCode.INTERNAL: "a bug: run again with LOG_LEVEL=DEBUG for the traceback and report it",
     ExitCode.CONFIG: "fix the setting, argument or file the line names",
     ExitCode.DUPLICATE: "nothing to do: the piece is already published",
+    ExitCode.WARNINGS: "check the parse with --dry-run, then publish with --force if it is right",
     ExitCode.STORAGE: "fix the database file or folder the line names",
     ExitCode.NETWORK: "check BOT_API_URL and the network; starting again may be enough",
     ExitCode.LOCKED: "stop the other bot process, or give this one another DATABASE_PATH",
