@@ -22,8 +22,10 @@ Records come from ``bot.domain``; nothing in ``storage`` imports aiogram, views 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+from storage.checks import StorageError, describe_sqlite_error
 from storage.connection import connect
 from storage.drafts import Drafts
 from storage.outbox import Outbox
@@ -31,7 +33,7 @@ from storage.pieces import DuplicatePieceError, Pieces
 from storage.quote_index import QuoteSearch
 from storage.subscribers import Subscribers
 
-__all__ = ["DuplicatePieceError", "Repository"]
+__all__ = ["DuplicatePieceError", "Repository", "StorageError"]
 
 
 class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts):
@@ -44,7 +46,9 @@ class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts):
         repo = cls(await connect(path), path)
         try:
             await repo._settle_index()
-        except BaseException:
+        except BaseException as error:
             await repo.close()
+            if isinstance(error, sqlite3.Error):
+                raise StorageError(describe_sqlite_error(path, error)) from error
             raise
         return repo
