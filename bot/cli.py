@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot import cli_newsroom
 from bot.config import Settings, SettingsError
 from bot.domain.parsing import ParseError
 from bot.logs import REDACTED, setup_logging
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="subscribers and the latest broadcasts")
     export = sub.add_parser("export-subscribers", help="subscribers as CSV on standard output")
     export.add_argument("--all", action="store_true", help="include unsubscribed and blocked")
+    cli_newsroom.add_commands(sub)
     return parser
 
 
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_stats(settings))
         elif command == "export-subscribers":
             asyncio.run(_export_subscribers(settings, args.all))
+        elif command in cli_newsroom.COMMANDS:
+            return cli_newsroom.run(settings, args)
     except (SettingsError, ParseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

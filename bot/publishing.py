@@ -87,6 +87,6 @@ def seed_bytes() -> bytes:
 
 async def ensure_seed(repo: Repository) -> int | None:
     """Publish the bundled interview when the store is empty; returns its id if it did."""
-    if await repo.count_pieces():
+    if await repo.has_pieces():
         return None
     return await store(repo, prepare(seed_bytes(), title=SEED_TITLE))

@@ -8,15 +8,15 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
+from bot.views.newsroom import removed_answer_text
 from bot.views.reader import (
     answer_screen,
     help_screen,
-    missing_piece_text,
     start_screen,
     summary_screen,
     unknown_answer_text,
 )
-from handlers.screens import send_screen
+from handlers.screens import send_screen, unavailable_text
 from storage import Repository
 
 # t.me/<bot>?start=<piece>_<n> opens answer n of a piece; start=<piece> opens its summary
@@ -29,12 +29,20 @@ async def start(message: Message, command: CommandObject, bot: Bot, repo: Reposi
     if link:
         piece = await repo.get_piece(int(link["piece"]))
         if piece is None:
-            await message.answer(missing_piece_text())
+            await message.answer(await unavailable_text(repo, int(link["piece"])))
             return
         await repo.set_chat_piece(message.chat.id, piece.id)
-        screen = answer_screen(piece, int(link["n"])) if link["n"] else summary_screen(piece)
+        if not link["n"]:
+            await send_screen(bot, message.chat.id, summary_screen(piece))
+            return
+        number = piece.number_of(int(link["n"]))  # links survive corrections
+        screen = answer_screen(piece, number) if number is not None else None
         if screen is None:
-            await message.answer(unknown_answer_text(link["n"], len(piece.turns)))
+            await message.answer(
+                removed_answer_text()
+                if piece.links
+                else unknown_answer_text(link["n"], len(piece.turns))
+            )
         else:
             await send_screen(bot, message.chat.id, screen)
         return

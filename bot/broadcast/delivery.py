@@ -52,28 +52,29 @@ def settle(claim: Claim, ruling: Ruling, retry: RetryPolicy, now: float) -> Outc
 
 
 class Notifications:
-    """The encoded notification of a piece in a language, rendered once (a small cache)."""
+    """The encoded notification of a piece in a language, rendered once per revision (a small
+    cache): a piece corrected while its broadcast runs is sent in its corrected form."""
 
     def __init__(self, repo: Repository, i18n: I18n, *, paid: bool) -> None:
         self.repo = repo
         self.i18n = i18n
         self.paid = paid
-        self._bodies: dict[tuple[int, str], bytes | None] = {}
+        self._bodies: dict[tuple[int, int, str], bytes] = {}
 
-    async def body(self, piece_id: int, locale: str) -> bytes | None:
-        """``NotificationSender.encode``'s body, or None if the piece no longer exists."""
-        key = (piece_id, locale)
+    async def body(self, piece_id: int, locale: str) -> tuple[bytes, int] | None:
+        """``NotificationSender.encode``'s body and the piece's revision, or None if readers
+        can no longer see the piece (withdrawn, or gone)."""
+        piece = await self.repo.get_piece(piece_id)
+        if piece is None:
+            return None
+        key = (piece_id, piece.revision, locale)
         if key not in self._bodies:
-            piece = await self.repo.get_piece(piece_id)
             if len(self._bodies) > 64:
                 self._bodies.clear()
-            if piece is None:
-                self._bodies[key] = None
-            else:
-                with self.i18n.context(), self.i18n.use_locale(locale):
-                    text, markup = notification(piece)
-                self._bodies[key] = NotificationSender.encode(text, markup, paid=self.paid)
-        return self._bodies[key]
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                text, markup = notification(piece)
+            self._bodies[key] = NotificationSender.encode(text, markup, paid=self.paid)
+        return self._bodies[key], piece.revision
 
 
 class Courier:
@@ -114,10 +115,11 @@ class Courier:
                 Outcome(claim, DeliveryState.FAILED, claim.attempts + 1, error=reason)
             )
         if rendered is None:
-            reason = "the piece no longer exists"
+            reason = "withdrawn"  # or gone: readers cannot see the piece any more
             return self._final(
-                Outcome(claim, DeliveryState.FAILED, claim.attempts + 1, error=reason)
+                Outcome(claim, DeliveryState.CANCELLED, claim.attempts, error=reason)
             )
+        body, revision = rendered
         notifier = self._notifier
         assert notifier is not None
         async with self._pacing.turn(claim.chat_id):
@@ -132,7 +134,7 @@ class Courier:
                         self._pacing.slot(claim.chat_id),
                         asyncio.timeout(self.config.request_timeout),
                     ):
-                        message_id = await notifier.send(claim.chat_id, rendered)
+                        message_id = await notifier.send(claim.chat_id, body)
                 except Exception as error:
                     ruling = classify(error)
                     if not ruling.expected:  # a bug, not the network: still never drop it
@@ -153,6 +155,7 @@ class Courier:
                     DeliveryState.SENT,
                     claim.attempts + 1,
                     message_id=message_id,
+                    revision=revision,
                 )
 
     def _final(self, outcome: Outcome) -> Outcome:

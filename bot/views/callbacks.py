@@ -57,3 +57,11 @@ class DraftAction(CallbackData, prefix="draft"):
 
     draft: str
     publish: bool
+
+
+class RequestAction(CallbackData, prefix="rq"):
+    """Confirm (``confirm``) or cancel an editor's held request (withdraw, restore, purge,
+    correct), held server-side under ``request``."""
+
+    request: str
+    confirm: bool

@@ -27,6 +27,9 @@ _CHAT_ACTIONS = frozenset(
 )
 
 
+DELETE_LIMIT_S = 48 * 3600
+
+
 class MessageMethods(FileMethods):
     """sendMessage, sendDocument, editMessageText/Caption/ReplyMarkup, deleteMessage and
     sendChatAction."""
@@ -140,6 +143,9 @@ class MessageMethods(FileMethods):
             raise bad("message identifier is not specified")
         if not isinstance(message_id, int) or message_id not in chat.raw:
             raise bad("message to delete not found")
+        # a message can only be deleted for everyone within 48 hours of being sent
+        if time.time() - int(chat.raw[message_id].get("date", 0)) > DELETE_LIMIT_S:
+            raise bad("message can't be deleted for everyone")
         del chat.raw[message_id]
         self._sent[chat.user_id] = [
             m for m in self._sent[chat.user_id] if m.message_id != message_id
@@ -166,6 +172,14 @@ class MessageMethods(FileMethods):
                 return None
             raise bad("message to be replied not found")
         return int(message_id)
+
+    def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
+        """Make a message ``seconds`` older (e.g. past Telegram's 48-hour deletion limit)."""
+        chat = self._chats[chat_id]
+        chat.raw[message_id]["date"] = int(chat.raw[message_id]["date"] - seconds)
+        sent = self._find_sent(chat_id, message_id)
+        if sent is not None:
+            sent.date = int(sent.date - seconds)
 
     def _record(self, chat: Chat, sent: SentMessage, reply_to: int | None) -> dict[str, Any]:
         self._sent[chat.user_id].append(sent)

@@ -1,0 +1,185 @@
+"""Follow-ups of sent notifications: edit each to its piece's current form, or remove it when
+the piece is withdrawn (deleted while Telegram allows, else edited to the withdrawal note).
+
+Run by the ``Broadcaster`` beside the sends, under the same ``Pacing`` (the global rate and each
+chat's spacing count edits and deletions like sends). Claims commit ``sending`` before the
+request and each outcome commits after it (``storage/followups.py``), so a crash repeats only
+the follow-ups in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import ReplyParameters
+from aiogram.utils.i18n import I18n
+
+from bot.broadcast.config import BroadcastConfig
+from bot.broadcast.pacing import Pacing, nap
+from bot.broadcast.sender import Verdict, classify
+from bot.domain.followups import Followup, FollowupAction, FollowupOutcome, FollowupResult
+from bot.domain.followups import FollowupState as State
+from bot.domain.models import Piece, PieceStatus
+from bot.views.newsroom import correction_notice, withdrawn_note
+from bot.views.notification import notification
+
+if TYPE_CHECKING:
+    from storage import Repository
+
+logger = logging.getLogger(__name__)
+
+NOT_MODIFIED = "message is not modified"
+GONE = ("message to edit not found", "message to delete not found", "message_id_invalid")
+UNDELETABLE = "message can't be deleted"
+
+
+class FollowupWorker:
+    """Claims due follow-ups and carries them out; ``run`` until ``stopping()``."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        config: BroadcastConfig,
+        i18n: I18n,
+        pacing: Pacing,
+        counters: Counter[str],
+    ) -> None:
+        self.repo = repo
+        self.config = config
+        self.i18n = i18n
+        self.pacing = pacing
+        self.counters = counters
+        self.bot: Bot | None = None
+
+    async def run(
+        self, ready: asyncio.Event, wake: asyncio.Event, stopping: Callable[[], bool]
+    ) -> None:
+        await ready.wait()
+        while not stopping():
+            try:
+                claims = await self.repo.claim_followups(
+                    self.config.workers, lease=self.config.lease
+                )
+            except Exception:
+                logger.exception("Could not claim follow-ups; retrying")
+                claims = []
+            if not claims:
+                await nap(wake, self.config.poll_interval)
+                continue
+            await asyncio.gather(*(self._one(f) for f in claims))
+
+    async def _one(self, followup: Followup) -> None:
+        outcome = await self.carry(followup)
+        delay = 0.05
+        while True:
+            try:
+                await self.repo.record_followup(outcome)
+                return
+            except Exception:
+                logger.exception("Could not record follow-up %d; retrying", followup.id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def carry(self, f: Followup) -> FollowupOutcome:
+        """One follow-up, to its outcome (never raises)."""
+        try:
+            piece = await self.repo.get_stored_piece(f.piece_id)
+        except Exception as error:
+            logger.exception("Cannot load piece %d for a follow-up", f.piece_id)
+            return FollowupOutcome(
+                f, State.PENDING, error=repr(error), next_attempt=time.time() + 5
+            )
+        async with self.pacing.turn(f.chat_id):
+            while True:
+                try:
+                    result = await self._request(f, piece)
+                except TelegramBadRequest as error:
+                    text = error.message.lower()
+                    if NOT_MODIFIED in text:
+                        result = FollowupResult.EDITED
+                    elif any(mark in text for mark in GONE):
+                        result = FollowupResult.GONE
+                    else:
+                        outcome = self._failed(f, error)
+                        if outcome is None:
+                            continue
+                        return outcome
+                except Exception as error:
+                    outcome = self._failed(f, error)
+                    if outcome is None:
+                        continue
+                    return outcome
+                self.counters[f"followup_{result.value}"] += 1
+                return FollowupOutcome(f, State.DONE, result)
+
+    def _failed(self, f: Followup, error: Exception) -> FollowupOutcome | None:
+        """None: Telegram asked to wait (every sender pauses; the same request goes again)."""
+        ruling = classify(error)
+        if ruling.verdict is Verdict.PAUSE:
+            self.pacing.pause(ruling.retry_after)
+            return None
+        if ruling.verdict is Verdict.UNREACHABLE:
+            return FollowupOutcome(f, State.DONE, FollowupResult.GONE, error=ruling.reason)
+        retry = self.config.retry
+        if ruling.verdict is Verdict.RETRY and not retry.gives_up(f.attempts + 1):
+            later = time.time() + retry.delay(f.attempts + 1)
+            return FollowupOutcome(f, State.PENDING, error=ruling.reason, next_attempt=later)
+        logger.warning("Follow-up %d (chat %d) failed: %s", f.id, f.chat_id, ruling.reason)
+        return FollowupOutcome(f, State.FAILED, error=ruling.reason)
+
+    async def _request(self, f: Followup, piece: Piece | None) -> FollowupResult:
+        with self.i18n.context(), self.i18n.use_locale(f.locale):
+            live = piece is not None and piece.status is PieceStatus.LIVE
+            if f.action is FollowupAction.EDIT and piece is not None and live:
+                return await self._edit(f, piece)
+            return await self._remove(f, piece.withdrawn_reason if piece else None)
+
+    async def _edit(self, f: Followup, piece: Piece) -> FollowupResult:
+        """The notification shows the piece's current form (and, with ``notice``, a reply says
+        it was corrected)."""
+        bot = self.bot
+        assert bot is not None
+        text, markup = notification(piece)
+        async with self.pacing.slot(f.chat_id):
+            try:
+                await bot.edit_message_text(
+                    text=text, chat_id=f.chat_id, message_id=f.message_id, reply_markup=markup
+                )
+            except TelegramBadRequest as error:
+                if NOT_MODIFIED not in error.message.lower() or not f.notice:
+                    raise
+        if f.notice:
+            async with self.pacing.slot(f.chat_id):
+                await bot.send_message(
+                    f.chat_id,
+                    correction_notice(piece.title),
+                    reply_parameters=ReplyParameters(
+                        message_id=f.message_id, allow_sending_without_reply=True
+                    ),
+                )
+        return FollowupResult.EDITED
+
+    async def _remove(self, f: Followup, reason: str | None) -> FollowupResult:
+        """Deleted while Telegram allows it (48 hours), else edited to the withdrawal note."""
+        bot = self.bot
+        assert bot is not None
+        if f.deletable(time.time()):
+            try:
+                async with self.pacing.slot(f.chat_id):
+                    await bot.delete_message(f.chat_id, f.message_id)
+                return FollowupResult.DELETED
+            except TelegramBadRequest as error:
+                if UNDELETABLE not in error.message.lower():
+                    raise
+        async with self.pacing.slot(f.chat_id):
+            await bot.edit_message_text(
+                text=withdrawn_note(reason), chat_id=f.chat_id, message_id=f.message_id
+            )
+        return FollowupResult.EDITED
