@@ -99,29 +99,44 @@ class Followups(Database):
         claims.sort(key=lambda f: f.id)
         return claims
 
-    async def record_followup(self, outcome: FollowupOutcome) -> None:
-        """Commit one outcome, unless a newer request replaced the follow-up meanwhile."""
-        f = outcome.followup
-        async with self.transaction() as conn:
+    async def record_followups(self, outcomes: Sequence[FollowupOutcome]) -> None:
+        """Commit outcomes in one transaction; an outcome whose follow-up was replaced by a newer
+        request meanwhile (another ``generation``) is not recorded over it."""
+        if not outcomes:
+            return
+        retry, final = [], []
+        now = clock()
+        for outcome in outcomes:
+            f = outcome.followup
             if outcome.state is FollowupState.PENDING:
-                await conn.execute(
-                    "UPDATE followups SET state = 'pending', attempts = ?, last_error = ?,"
-                    " next_attempt = ? WHERE id = ? AND generation = ?",
-                    (f.attempts + 1, outcome.error, outcome.next_attempt, f.id, f.generation),
+                retry.append(
+                    (f.attempts + 1, outcome.error, outcome.next_attempt, f.id, f.generation)
                 )
             else:
-                await conn.execute(
-                    "UPDATE followups SET state = ?, result = ?, attempts = ?, last_error = ?,"
-                    " done_at = ? WHERE id = ? AND generation = ?",
+                result = outcome.result.value if outcome.result else None
+                final.append(
                     (
                         outcome.state.value,
-                        outcome.result.value if outcome.result else None,
+                        result,
                         f.attempts + 1,
                         outcome.error,
-                        clock(),
+                        now,
                         f.id,
                         f.generation,
-                    ),
+                    )
+                )
+        async with self.transaction() as conn:
+            if retry:
+                await conn.executemany(
+                    "UPDATE followups SET state = 'pending', attempts = ?, last_error = ?,"
+                    " next_attempt = ? WHERE id = ? AND generation = ?",
+                    retry,
+                )
+            if final:
+                await conn.executemany(
+                    "UPDATE followups SET state = ?, result = ?, attempts = ?, last_error = ?,"
+                    " done_at = ? WHERE id = ? AND generation = ?",
+                    final,
                 )
 
     async def release_followups(self, ids: Sequence[int] = (), *, everything: bool = False) -> int:

@@ -10,15 +10,16 @@ the follow-ups in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig
@@ -57,33 +58,60 @@ class FollowupWorker:
         self.pacing = pacing
         self.counters = counters
         self.bot: Bot | None = None
+        self._done: list[FollowupOutcome] = []
+        self._rendered: dict[tuple[int, int, str], tuple[str, InlineKeyboardMarkup]] = {}
 
     async def run(
         self, ready: asyncio.Event, wake: asyncio.Event, stopping: Callable[[], bool]
     ) -> None:
+        """Keep up to ``workers`` follow-ups in flight, claiming more as each one finishes."""
         await ready.wait()
-        while not stopping():
-            try:
-                claims = await self.repo.claim_followups(
-                    self.config.workers, lease=self.config.lease
-                )
-            except Exception:
-                logger.exception("Could not claim follow-ups; retrying")
-                claims = []
-            if not claims:
-                await nap(wake, self.config.poll_interval)
-                continue
-            await asyncio.gather(*(self._one(f) for f in claims))
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not stopping():
+                free = self.config.workers - len(running)
+                claims: list[Followup] = []
+                if free >= max(1, self.config.workers // 4):
+                    try:
+                        claims = await self.repo.claim_followups(free, lease=self.config.lease)
+                    except Exception:
+                        logger.exception("Could not claim follow-ups; retrying")
+                for followup in claims:
+                    running.add(asyncio.create_task(self._one(followup)))
+                await self._flush()
+                if running:
+                    wake.clear()
+                    waker = asyncio.create_task(wake.wait())
+                    done, _ = await asyncio.wait(
+                        [*running, waker],
+                        timeout=self.config.poll_interval,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    waker.cancel()
+                    running -= done
+                else:
+                    await nap(wake, self.config.poll_interval)
+                    wake.clear()
+        finally:
+            if running:  # stopping: let requests in flight finish and record their outcomes
+                await asyncio.wait(running)
+            await self._flush()
 
     async def _one(self, followup: Followup) -> None:
         outcome = await self.carry(followup)
+        self._done.append(outcome)  # the list as it is now (_flush swaps it)
+
+    async def _flush(self) -> None:
+        """Commit the outcomes gathered so far in one transaction (retried until it works: an
+        uncommitted outcome leaves its row 'sending', done again after a restart)."""
         delay = 0.05
-        while True:
+        while self._done:
+            outcomes, self._done = self._done, []
             try:
-                await self.repo.record_followup(outcome)
-                return
+                await self.repo.record_followups(outcomes)
             except Exception:
-                logger.exception("Could not record follow-up %d; retrying", followup.id)
+                logger.exception("Could not record %d follow-ups; retrying", len(outcomes))
+                self._done = outcomes + self._done
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -96,28 +124,34 @@ class FollowupWorker:
             return FollowupOutcome(
                 f, State.PENDING, error=repr(error), next_attempt=time.time() + 5
             )
-        async with self.pacing.turn(f.chat_id):
-            while True:
-                try:
-                    result = await self._request(f, piece)
-                except TelegramBadRequest as error:
-                    text = error.message.lower()
-                    if NOT_MODIFIED in text:
-                        result = FollowupResult.EDITED
-                    elif any(mark in text for mark in GONE):
-                        result = FollowupResult.GONE
-                    else:
-                        outcome = self._failed(f, error)
-                        if outcome is None:
-                            continue
-                        return outcome
-                except Exception as error:
+        while True:
+            try:
+                result = await self._request(f, piece)
+            except TelegramBadRequest as error:
+                text = error.message.lower()
+                if NOT_MODIFIED in text:
+                    result = FollowupResult.EDITED
+                elif any(mark in text for mark in GONE):
+                    result = FollowupResult.GONE
+                else:
                     outcome = self._failed(f, error)
                     if outcome is None:
                         continue
                     return outcome
-                self.counters[f"followup_{result.value}"] += 1
-                return FollowupOutcome(f, State.DONE, result)
+            except Exception as error:
+                outcome = self._failed(f, error)
+                if outcome is None:
+                    continue
+                return outcome
+            self.counters[f"followup_{result.value}"] += 1
+            return FollowupOutcome(f, State.DONE, result)
+
+    @contextlib.asynccontextmanager
+    async def _paced(self, chat_id: int) -> AsyncIterator[None]:
+        """Each request in the chat's turn and a sending slot (an edit and its notice are two
+        messages to the chat, spaced like two sends)."""
+        async with self.pacing.turn(chat_id), self.pacing.slot(chat_id):
+            yield
 
     def _failed(self, f: Followup, error: Exception) -> FollowupOutcome | None:
         """None: Telegram asked to wait (every sender pauses; the same request goes again)."""
@@ -146,8 +180,13 @@ class FollowupWorker:
         it was corrected)."""
         bot = self.bot
         assert bot is not None
-        text, markup = notification(piece)
-        async with self.pacing.slot(f.chat_id):
+        key = (piece.id, piece.revision, f.locale)
+        if key not in self._rendered:
+            if len(self._rendered) > 64:
+                self._rendered.clear()
+            self._rendered[key] = notification(piece)
+        text, markup = self._rendered[key]
+        async with self._paced(f.chat_id):
             try:
                 await bot.edit_message_text(
                     text=text, chat_id=f.chat_id, message_id=f.message_id, reply_markup=markup
@@ -156,7 +195,7 @@ class FollowupWorker:
                 if NOT_MODIFIED not in error.message.lower() or not f.notice:
                     raise
         if f.notice:
-            async with self.pacing.slot(f.chat_id):
+            async with self._paced(f.chat_id):
                 await bot.send_message(
                     f.chat_id,
                     correction_notice(piece.title),
@@ -172,13 +211,13 @@ class FollowupWorker:
         assert bot is not None
         if f.deletable(time.time()):
             try:
-                async with self.pacing.slot(f.chat_id):
+                async with self._paced(f.chat_id):
                     await bot.delete_message(f.chat_id, f.message_id)
                 return FollowupResult.DELETED
             except TelegramBadRequest as error:
                 if UNDELETABLE not in error.message.lower():
                     raise
-        async with self.pacing.slot(f.chat_id):
+        async with self._paced(f.chat_id):
             await bot.edit_message_text(
                 text=withdrawn_note(reason), chat_id=f.chat_id, message_id=f.message_id
             )

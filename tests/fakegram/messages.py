@@ -83,6 +83,7 @@ class MessageMethods(FileMethods):
 
     async def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         chat, sent, (visible, entities), markup = self._checked_edit(params, "text")
+        self._check_flood(chat.user_id)  # edits count against the flood limits like sends
         sent.text, sent.entities, sent.html = visible, entities, str(params["text"])
         sent.parse_mode = params.get("parse_mode")
         sent.reply_markup = markup  # no reply_markup in the request removes the keyboard
@@ -146,6 +147,7 @@ class MessageMethods(FileMethods):
         # a message can only be deleted for everyone within 48 hours of being sent
         if time.time() - int(chat.raw[message_id].get("date", 0)) > DELETE_LIMIT_S:
             raise bad("message can't be deleted for everyone")
+        self._check_flood(chat.user_id)
         del chat.raw[message_id]
         self._sent[chat.user_id] = [
             m for m in self._sent[chat.user_id] if m.message_id != message_id
