@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("file", type=Path)
     publish.add_argument("--title", help="title (default: taken from the text)")
     publish.add_argument("--speaker", help="the interviewee (default: taken from the text)")
-    sub.add_parser("pieces", help="list published pieces")
+    publish.add_argument(
+        "--at", help='schedule: "2026-12-03 09:00" in TIMEZONE (or with an offset, +05:00)'
+    )
+    sub.add_parser("pieces", help="list published and scheduled pieces")
     sub.add_parser("reindex", help="bring the quote search index up to date now (after an upgrade)")
     sub.add_parser("stats", help="subscribers and the latest broadcasts")
     export = sub.add_parser("export-subscribers", help="subscribers as CSV on standard output")
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             if not settings.bot_token and args.command is None:
                 print("BOT_TOKEN is not set: showing the local console preview.", flush=True)
             asyncio.run(run_console(settings, language=getattr(args, "lang", "ru")))
+        elif command == "publish" and args.at:
+            return cli_newsroom.schedule(settings, args)
         elif command == "publish":
             return _publish(settings, args.file, args.title, args.speaker)
         elif command == "pieces":
@@ -155,6 +160,9 @@ async def _pieces(settings: Settings) -> None:
 
     repo = await Repository.open(settings.database_path)
     try:
+        for info in await repo.scheduled_pieces():
+            when = info.published_at.astimezone(settings.zone)
+            print(f"{info.id}\t{when:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}\tscheduled")
         for info in await repo.list_pieces(limit=1000):
             print(f"{info.id}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}")
     finally:

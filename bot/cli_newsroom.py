@@ -1,4 +1,5 @@
-"""``python -m bot withdraw|restore|purge|correct``: the editors' commands after publishing.
+"""``python -m bot withdraw|restore|purge|correct|cancel|release`` and ``publish --at``: the
+editors' commands after publishing, and scheduling.
 
 Each prints one line on success (stderr) and exits 0; bad input (an unknown piece, a piece in
 the wrong state, a file that is not an interview, nothing to correct) gets one ``error:`` line,
@@ -57,9 +58,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     correct.add_argument(
         "--notify", action="store_true", help="also send readers a short correction notice"
     )
+    cancel = sub.add_parser("cancel", help="drop a scheduled piece before it is published")
+    cancel.add_argument("piece", type=int)
+    release = sub.add_parser("release", help="publish a scheduled piece now")
+    release.add_argument("piece", type=int)
 
 
-COMMANDS = frozenset({"withdraw", "restore", "purge", "correct"})
+COMMANDS = frozenset({"withdraw", "restore", "purge", "correct", "cancel", "release"})
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -119,7 +124,78 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await _with_repo(settings, purge)
     elif args.command == "correct":
         return await _correct(settings, args)
+    elif args.command == "cancel":
+
+        async def cancel(repo: Repository) -> None:
+            await repo.cancel_scheduled(piece_id, actor=CLI_ACTOR)
+            print(
+                f"cancelled scheduled piece {piece_id}: it will not be published", file=sys.stderr
+            )
+
+        await _with_repo(settings, cancel)
+    elif args.command == "release":
+
+        async def release(repo: Repository) -> None:
+            await repo.release_now(piece_id, actor=CLI_ACTOR)
+            print(
+                f"published piece {piece_id} now; the running bot notifies its subscribers",
+                file=sys.stderr,
+            )
+
+        await _with_repo(settings, release)
     return 0
+
+
+def schedule(settings: Settings, args: argparse.Namespace) -> int:
+    """``publish FILE --at WHEN``: stored now, published by the running bot when due."""
+    try:
+        return asyncio.run(_schedule(settings, args))
+    except EditRefused as error:
+        print(f"error: {refusal_line(error)}: {args.at!r}", file=sys.stderr)
+        return 2
+
+
+async def _schedule(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.domain.lifecycle import EditorAction
+    from bot.domain.schedule import local, parse_when
+    from bot.newsroom import CLI_ACTOR
+    from bot.publishing import prepare, publish
+    from storage import Repository
+
+    when = parse_when(args.at, settings.zone, datetime.now(UTC))  # before reading anything
+    path: Path = args.file
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+        prepared = await asyncio.to_thread(
+            prepare, data, name=path.name, title=args.title, speaker=args.speaker
+        )
+    except OSError as error:
+        print(f"error: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    except ParseError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return 2
+
+    async def store(repo: Repository) -> int:
+        published = await publish(repo, prepared, at=when)
+        if not published.new:
+            print(
+                f"error: {path}: this text is already published as piece {published.piece_id}",
+                file=sys.stderr,
+            )
+            return 3
+        await repo.audit(CLI_ACTOR, EditorAction.SCHEDULE, published.piece_id, when.isoformat())
+        print(published.piece_id)
+        print(
+            f"scheduled piece {published.piece_id}: {prepared.interview.title!r} goes out "
+            f"{local(when, settings.zone)} ({settings.timezone}); invisible until then",
+            file=sys.stderr,
+        )
+        return 0
+
+    return await _with_repo(settings, store)
 
 
 async def _correct(settings: Settings, args: argparse.Namespace) -> int:

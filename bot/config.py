@@ -7,11 +7,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_PATH = "data/bot.sqlite3"
+DEFAULT_TIMEZONE = "Asia/Almaty"
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,200}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -35,6 +37,7 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
+    timezone: str = DEFAULT_TIMEZONE  # scheduled times without an offset are read in this zone
 
     @classmethod
     def load(
@@ -67,6 +70,13 @@ class Settings:
         port = _number(env, "WEBHOOK_PORT", 8080)
         if port != int(port) or not 0 < port < 65536:
             raise SettingsError(f"WEBHOOK_PORT must be a port number, got {port:g}")
+        timezone = env.get("TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"TIMEZONE must be an IANA time zone such as Asia/Almaty, got {timezone!r}"
+            ) from None
         return cls(
             bot_token=token,
             bot_api_url=api_url.rstrip("/"),
@@ -81,7 +91,12 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
             webhook_port=int(port),
+            timezone=timezone,
         )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def require_token(self) -> str:
         if not self.bot_token:

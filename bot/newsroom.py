@@ -55,6 +55,18 @@ async def purge(repo: Repository, piece_id: int, *, actor: int) -> Change:
     return await repo.purge_piece(piece_id, actor=actor)
 
 
+async def cancel(repo: Repository, piece_id: int, *, actor: int) -> Change:
+    """A scheduled piece is dropped before anyone saw it."""
+    await repo.cancel_scheduled(piece_id, actor=actor)
+    return Change(piece_id, 0, 0)
+
+
+async def release(repo: Repository, piece_id: int, *, actor: int) -> Change:
+    """A scheduled piece is published now."""
+    await repo.release_now(piece_id, actor=actor)
+    return Change(piece_id, 1, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Correction:
     """A parsed correction of a stored piece, ready to preview and apply."""

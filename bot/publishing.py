@@ -8,6 +8,7 @@ happened; ``ensure_seed`` publishes the bundled interview into an empty archive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 
 from bot.domain.models import Interview, Quote, Summary
@@ -64,19 +65,27 @@ class Published:
     recipients: int
 
 
-async def store(repo: Repository, prepared: Prepared) -> int:
+async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = None) -> int:
     """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
-    is already published."""
+    is already published. With ``at`` the piece is scheduled: stored now, invisible and
+    notified when due (the running bot publishes it)."""
     return await repo.add_piece(
-        prepared.interview, prepared.summary, prepared.quotes, source_hash=prepared.source_hash
+        prepared.interview,
+        prepared.summary,
+        prepared.quotes,
+        source_hash=prepared.source_hash,
+        published_at=at,
+        scheduled=at is not None,
     )
 
 
-async def publish(repo: Repository, prepared: Prepared) -> Published:
+async def publish(repo: Repository, prepared: Prepared, *, at: datetime | None = None) -> Published:
     try:
-        piece_id = await store(repo, prepared)
+        piece_id = await store(repo, prepared, at=at)
     except DuplicatePieceError as error:
         return Published(error.piece_id, new=False, recipients=0)
+    if at is not None:
+        return Published(piece_id, new=True, recipients=0)
     broadcast = await repo.get_broadcast(piece_id)
     return Published(piece_id, new=True, recipients=broadcast.total if broadcast else 0)
 

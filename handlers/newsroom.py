@@ -1,5 +1,6 @@
-"""Editors (``ADMIN_IDS``) after publishing: /withdraw N reason, /restore N, /purge N and
-/correct N (with the corrected file), each shown first and done on Confirm.
+"""Editors (``ADMIN_IDS``) after publishing: /withdraw N reason, /restore N, /purge N,
+/correct N (with the corrected file), and for scheduled pieces /scheduled, /release N (publish
+now) and /cancel N, each shown first and done on Confirm.
 
 Thin: ``bot.newsroom`` does the work, ``bot/views/newsroom_editor.py`` renders. A request is
 held server-side (``storage/requests.py``) until Confirm; the press is checked against
@@ -31,6 +32,7 @@ from bot.views.newsroom_editor import (
     refusal_text,
     request_cancelled_text,
     request_gone_text,
+    scheduled_list_text,
     usage_text,
 )
 from handlers.admin import IsEditor, is_editor
@@ -44,6 +46,8 @@ ACTIONS = {
     "withdraw": EditorAction.WITHDRAW,
     "restore": EditorAction.RESTORE,
     "purge": EditorAction.PURGE,
+    "cancel": EditorAction.CANCEL,
+    "release": EditorAction.RELEASE,
 }
 
 
@@ -181,6 +185,10 @@ async def _carry_out(
             return await newsroom.restore(repo, request.piece_id, actor=actor)
         case EditorAction.PURGE:
             return await newsroom.purge(repo, request.piece_id, actor=actor)
+        case EditorAction.CANCEL:
+            return await newsroom.cancel(repo, request.piece_id, actor=actor)
+        case EditorAction.RELEASE:
+            return await newsroom.release(repo, request.piece_id, actor=actor)
         case EditorAction.CORRECT:
             assert request.source is not None
             correction = await newsroom.prepare_correction(
@@ -191,6 +199,11 @@ async def _carry_out(
             return await newsroom.apply_correction(repo, correction, notify=False, actor=actor)
         case _:
             raise EditRefused(newsroom.Refusal.UNKNOWN_PIECE, request.piece_id)
+
+
+async def scheduled(message: Message, repo: Repository, settings: Settings) -> None:
+    """/scheduled: the pieces waiting for their time, soonest first."""
+    await message.answer(scheduled_list_text(await repo.scheduled_pieces(), settings.zone))
 
 
 def refusal_text_not_editor() -> str:
@@ -212,9 +225,10 @@ def create_router() -> Router:
     editors.callback_query.filter(IsEditor())
     editors.message.register(ask, Command(*ACTIONS))
     editors.message.register(correct, Command("correct"))
+    editors.message.register(scheduled, Command("scheduled"))
     editors.callback_query.register(decide, RequestAction.filter())
     others = Router(name="newsroom.others")
-    others.message.register(refuse, Command(*ACTIONS, "correct"))
+    others.message.register(refuse, Command(*ACTIONS, "correct", "scheduled"))
     others.callback_query.register(refuse_button, RequestAction.filter())
     router = Router(name="newsroom")
     router.include_routers(editors, others)

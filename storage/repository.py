@@ -13,7 +13,8 @@ methods; the SQL lives in the module of its area, each a class over the shared c
 * ``storage/editing.py`` — corrections, withdrawals, versions and the audit log (on top of
   ``Pieces``, whose cache it keeps true);
 * ``storage/followups.py`` — edits and deletions of notifications already sent;
-* ``storage/requests.py`` — editors' requests from Telegram awaiting Confirm.
+* ``storage/requests.py`` — editors' requests from Telegram awaiting Confirm;
+* ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``).
 
 Why mixins rather than delegation: ``Repository`` inherits the area classes, so its public
 methods are the areas' own, with one signature and one docstring each — callers kept their
@@ -30,18 +31,18 @@ from pathlib import Path
 
 from storage.connection import connect
 from storage.drafts import Drafts
-from storage.editing import Editing
 from storage.followups import Followups
 from storage.outbox import Outbox
 from storage.pieces import DuplicatePieceError
 from storage.quote_index import QuoteSearch
 from storage.requests import Requests
+from storage.schedule import Schedule
 from storage.subscribers import Subscribers
 
 __all__ = ["DuplicatePieceError", "Repository"]
 
 
-class Repository(Editing, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests):
+class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests):
     """The database, as handlers and services see it."""
 
     @classmethod

@@ -197,6 +197,7 @@ class Broadcaster:
         refill = self.config.refill
         while not self._stopping:
             self._wake.clear()
+            await self._release_due()
             free = capacity - self._outstanding
             if free >= refill:
                 try:
@@ -215,6 +216,18 @@ class Broadcaster:
                     await self.repo.release_expired_claims()
                     await self.repo.release_followups()
             await nap(self._wake, self.config.poll_interval)
+
+    async def _release_due(self) -> None:
+        """Scheduled pieces whose time has come are published (at start-up: every one that came
+        due while the bot was down); their notifications join the outbox."""
+        try:
+            released = await self.repo.release_due_pieces()
+        except Exception:
+            logger.exception("Could not publish the scheduled pieces that are due; retrying")
+            return
+        if released:
+            logger.info("Published scheduled pieces %s", released)
+            self._reporter.poke()
 
     # -- sending ------------------------------------------------------------------------------
 

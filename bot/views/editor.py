@@ -29,10 +29,15 @@ TITLE_CHARS = 80
 
 
 def preview(
-    prepared: Prepared, file_name: str, subscribers: int, draft_id: str
+    prepared: Prepared,
+    file_name: str,
+    subscribers: int,
+    draft_id: str,
+    scheduled: str | None = None,
 ) -> tuple[str, str, InlineKeyboardMarkup]:
     """The editor's preview: a summary of the draft, then the notification exactly as readers
-    will see it, under which the Publish/Cancel buttons sit."""
+    will see it, under which the Publish/Cancel buttons sit. ``scheduled``: when it goes out
+    (the newsroom's local time, shown as given)."""
     interview = prepared.interview
     info = "\n".join(
         [
@@ -41,6 +46,7 @@ def preview(
             _("Speaker: {speaker}").format(speaker=escape(interview.speaker or "—")),
             _("Questions: {count}").format(count=len(interview.turns)),
             _("Subscribers who will get it: {count}").format(count=subscribers),
+            *([_("Scheduled for {when}").format(when=escape(scheduled))] if scheduled else []),
             "",
             _(
                 "The notification as readers will see it is below; under it they get the "
@@ -56,7 +62,9 @@ def preview(
         [turn.answer_text for turn in interview.turns],
     )
     publish_label = (
-        _("✅ Publish and send to {count}").format(count=subscribers)
+        _("🕘 Schedule")
+        if scheduled
+        else _("✅ Publish and send to {count}").format(count=subscribers)
         if subscribers
         else _("✅ Publish")
     )
@@ -233,6 +241,13 @@ def already_published_text(piece_id: int, title: str) -> str:
 
 def published_alert(piece_id: int) -> str:
     return _("Published as piece {id}.").format(id=piece_id)
+
+
+def scheduled_text(piece_id: int, when: str) -> str:
+    return _(
+        "Scheduled as piece {id} for {when}: invisible to readers until then. "
+        "/release {id} publishes it now, /cancel {id} drops it."
+    ).format(id=piece_id, when=escape(when))
 
 
 def draft_gone_text() -> str:

@@ -5,6 +5,8 @@ Plain functions returning escaped HTML and keyboards, translated with gettext.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import tzinfo
 from typing import TYPE_CHECKING, assert_never
 
 from aiogram.types import InlineKeyboardMarkup
@@ -12,7 +14,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
 from bot.domain.lifecycle import EditorAction, Refusal
-from bot.domain.models import Piece
+from bot.domain.models import Piece, PieceInfo
+from bot.domain.schedule import local
 from bot.views.callbacks import RequestAction
 from bot.views.keyboards import button, markup
 from bot.views.render import escape
@@ -68,6 +71,10 @@ def usage_text(action: EditorAction) -> str:
             return _("Usage: /purge N (a withdrawn piece; its text is removed for good)")
         case EditorAction.CORRECT:
             return _("Usage: send the corrected file with /correct N in the caption.")
+        case EditorAction.CANCEL:
+            return _("Usage: /cancel N (a scheduled piece; see /scheduled)")
+        case EditorAction.RELEASE:
+            return _("Usage: /release N (publishes a scheduled piece now; see /scheduled)")
         case _:
             return _("Usage: /pieces")
 
@@ -99,6 +106,14 @@ def confirm_screen(
         if reason:
             text += "\n" + _("Reason for readers: {reason}").format(reason=escape(reason))
         label = _("🚫 Withdraw")
+    elif action is EditorAction.CANCEL:
+        text = _("Cancel scheduled piece {id} «{title}»? It will not be published.").format(
+            id=piece.id, title=title
+        )
+        label = _("✖ Drop it")
+    elif action is EditorAction.RELEASE:
+        text = _("Publish scheduled piece {id} «{title}» now?").format(id=piece.id, title=title)
+        label = _("✅ Publish now")
     elif action is EditorAction.RESTORE:
         text = _("Restore piece {id} «{title}»? Readers will see it again.").format(
             id=piece.id, title=title
@@ -179,6 +194,10 @@ def done_text(action: EditorAction, piece_id: int, followups: int) -> str:
             return _("Piece {id} is corrected. Sent notifications to edit: {count}.").format(
                 id=piece_id, count=followups
             )
+        case EditorAction.CANCEL:
+            return _("Scheduled piece {id} is cancelled.").format(id=piece_id)
+        case EditorAction.RELEASE:
+            return _("Piece {id} is published now.").format(id=piece_id)
         case _:
             return _("Done.")
 
@@ -189,3 +208,17 @@ def request_gone_text() -> str:
 
 def request_cancelled_text() -> str:
     return _("Cancelled: nothing changed.")
+
+
+def scheduled_list_text(pieces: Sequence[PieceInfo], zone: tzinfo) -> str:
+    """/scheduled: the waiting pieces with their times and what the editor can do."""
+    if not pieces:
+        return _("Nothing is scheduled.")
+    lines = [_("<b>Scheduled pieces</b>")]
+    for info in pieces:
+        lines.append(
+            f"{info.id} · {local(info.published_at, zone)} · "
+            f"{escape(shorten(info.title, TITLE_CHARS))}"
+        )
+    lines += ["", _("/release N publishes one now, /cancel N drops it.")]
+    return "\n".join(lines)
