@@ -38,6 +38,8 @@ class Settings:
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     timezone: str = DEFAULT_TIMEZONE  # scheduled times without an offset are read in this zone
+    channel_id: str = ""  # a channel or group (numeric id or @username) each piece is posted to
+    channel_thread_id: int | None = None  # a forum topic of that group
 
     @classmethod
     def load(
@@ -77,6 +79,16 @@ class Settings:
             raise SettingsError(
                 f"TIMEZONE must be an IANA time zone such as Asia/Almaty, got {timezone!r}"
             ) from None
+        channel = env.get("CHANNEL_ID", "").strip()
+        if channel and not re.fullmatch(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}", channel):
+            raise SettingsError(
+                f"CHANNEL_ID must be a numeric chat id or an @username, got {channel!r}"
+            )
+        thread = env.get("CHANNEL_THREAD_ID", "").strip()
+        if thread and (not channel or not re.fullmatch(r"\d{1,10}", thread)):
+            raise SettingsError(
+                "CHANNEL_THREAD_ID must be a forum topic's numeric id, with CHANNEL_ID set"
+            )
         return cls(
             bot_token=token,
             bot_api_url=api_url.rstrip("/"),
@@ -92,6 +104,8 @@ class Settings:
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
             webhook_port=int(port),
             timezone=timezone,
+            channel_id=channel,
+            channel_thread_id=int(thread) if thread else None,
         )
 
     @property

@@ -46,7 +46,7 @@ from bot.views.editor import (
     scheduled_text,
     stats_text,
 )
-from bot.views.newsroom_editor import refusal_text
+from bot.views.newsroom_editor import newsroom_stats_text, refusal_text
 from handlers.screens import chat_of, editable
 from storage import Repository
 
@@ -225,9 +225,12 @@ async def cancel(
     await _drop_buttons(callback)
 
 
-async def stats(message: Message, repo: Repository) -> None:
+async def stats(message: Message, repo: Repository, settings: Settings) -> None:
     counts = await repo.subscriber_counts()
-    await message.answer(stats_text(counts, await repo.recent_broadcasts(5)))
+    newsroom = newsroom_stats_text(
+        await repo.get_channel(), settings.channel_id, await repo.recent_audit(5), settings.zone
+    )
+    await message.answer(stats_text(counts, await repo.recent_broadcasts(5)) + "\n\n" + newsroom)
 
 
 async def document_without_command(message: Message) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.domain.models import Interview, Piece, PieceInfo, PieceStatus, Quote, Summary, Turn
-from storage import outbox, quote_index
+from storage import channel, outbox, quote_index
 from storage.connection import Database, clock, to_datetime, to_timestamp
 
 logger = logging.getLogger(__name__)
@@ -280,4 +280,5 @@ async def go_live(conn: aiosqlite.Connection, piece_id: int) -> int:
     transaction that makes it live); returns how many."""
     await quote_index.index_piece(conn, piece_id)
     # the outbox: one notification per active subscriber, committed with the piece
-    return await outbox.create_deliveries(conn, piece_id, clock())
+    count = await outbox.create_deliveries(conn, piece_id, clock())
+    return count + await channel.queue_channel_post(conn, piece_id)

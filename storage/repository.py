@@ -14,7 +14,8 @@ methods; the SQL lives in the module of its area, each a class over the shared c
   ``Pieces``, whose cache it keeps true);
 * ``storage/followups.py`` — edits and deletions of notifications already sent;
 * ``storage/requests.py`` — editors' requests from Telegram awaiting Confirm;
-* ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``).
+* ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``);
+* ``storage/channel.py`` — the newsroom's channel, as the running bot found it.
 
 Why mixins rather than delegation: ``Repository`` inherits the area classes, so its public
 methods are the areas' own, with one signature and one docstring each — callers kept their
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storage.channel import Channel
 from storage.connection import connect
 from storage.drafts import Drafts
 from storage.followups import Followups
@@ -42,7 +44,7 @@ from storage.subscribers import Subscribers
 __all__ = ["DuplicatePieceError", "Repository"]
 
 
-class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests):
+class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests, Channel):
     """The database, as handlers and services see it."""
 
     @classmethod

@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
-from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig
+from bot.broadcast.delivery import Notifications
 from bot.broadcast.pacing import Pacing, nap
 from bot.broadcast.sender import Verdict, classify
 from bot.domain.followups import Followup, FollowupAction, FollowupOutcome, FollowupResult
 from bot.domain.followups import FollowupState as State
 from bot.domain.models import Piece, PieceStatus
 from bot.views.newsroom import correction_notice, withdrawn_note
-from bot.views.notification import notification
 
 if TYPE_CHECKING:
     from storage import Repository
@@ -48,18 +47,19 @@ class FollowupWorker:
         self,
         repo: Repository,
         config: BroadcastConfig,
-        i18n: I18n,
+        notifications: Notifications,
         pacing: Pacing,
         counters: Counter[str],
     ) -> None:
         self.repo = repo
         self.config = config
-        self.i18n = i18n
+        self.notifications = notifications
+        self.i18n = notifications.i18n
         self.pacing = pacing
         self.counters = counters
         self.bot: Bot | None = None
         self._done: list[FollowupOutcome] = []
-        self._rendered: dict[tuple[int, int, str], tuple[str, InlineKeyboardMarkup]] = {}
+        self._rendered: dict[tuple[int, int, str, bool], tuple[str, InlineKeyboardMarkup]] = {}
 
     async def run(
         self, ready: asyncio.Event, wake: asyncio.Event, stopping: Callable[[], bool]
@@ -180,11 +180,12 @@ class FollowupWorker:
         it was corrected)."""
         bot = self.bot
         assert bot is not None
-        key = (piece.id, piece.revision, f.locale)
+        key = (piece.id, piece.revision, f.locale, self.notifications.is_channel(f.chat_id))
         if key not in self._rendered:
             if len(self._rendered) > 64:
                 self._rendered.clear()
-            self._rendered[key] = notification(piece)
+            text, markup, _thread = await self.notifications.message(piece, f.chat_id, f.locale)
+            self._rendered[key] = text, markup
         text, markup = self._rendered[key]
         async with self._paced(f.chat_id):
             try:
@@ -193,8 +194,8 @@ class FollowupWorker:
                 )
             except TelegramBadRequest as error:
                 if NOT_MODIFIED not in error.message.lower() or not f.notice:
-                    raise
-        if f.notice:
+                    raise  # "not modified" alone means done; with a notice, send it too
+        if f.notice and not self.notifications.is_channel(f.chat_id):
             async with self._paced(f.chat_id):
                 await bot.send_message(
                     f.chat_id,

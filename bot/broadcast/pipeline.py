@@ -77,9 +77,10 @@ class Broadcaster:
         self._workers: list[asyncio.Task[None]] = []
         self._writer: asyncio.Task[None] | None = None
         notifications = Notifications(repo, i18n, paid=config.paid)
+        self._notifications = notifications
         self._courier = Courier(notifications, config, pacing, self.counters)
         self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
-        self._followups = FollowupWorker(repo, config, i18n, pacing, self.counters)
+        self._followups = FollowupWorker(repo, config, notifications, pacing, self.counters)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -97,6 +98,7 @@ class Broadcaster:
         self._reporter.open(bot)
         self._courier.open(bot)
         self._followups.bot = bot
+        self._notifications.bot_username = (await bot.me()).username or ""
         self._writer = asyncio.create_task(self._write_loop(), name="broadcast-writer")
         self._workers = [
             asyncio.create_task(self._work_loop(), name=f"broadcast-worker-{i}")
@@ -186,6 +188,7 @@ class Broadcaster:
             if self._stopping:
                 return
         exclusive = self._lock.exclusive
+        self._notifications.channel = await self.repo.get_channel()
         released = await self.repo.release_expired_claims(everything=exclusive)
         if released:
             logger.warning("Resuming: %d interrupted deliveries are queued again", released)

@@ -6,7 +6,7 @@ Plain functions returning escaped HTML and keyboards, translated with gettext.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, assert_never
 
 from aiogram.types import InlineKeyboardMarkup
@@ -22,6 +22,8 @@ from bot.views.render import escape
 
 if TYPE_CHECKING:
     from bot.newsroom import Correction
+    from storage.channel import ChannelState
+    from storage.editing import AuditEntry
 
 TITLE_CHARS = 80
 SNIPPET_CHARS = 160
@@ -221,4 +223,37 @@ def scheduled_list_text(pieces: Sequence[PieceInfo], zone: tzinfo) -> str:
             f"{escape(shorten(info.title, TITLE_CHARS))}"
         )
     lines += ["", _("/release N publishes one now, /cancel N drops it.")]
+    return "\n".join(lines)
+
+
+def newsroom_stats_text(
+    channel: ChannelState | None,
+    channel_id: str,
+    audit: Sequence[AuditEntry],
+    zone: tzinfo,
+) -> str:
+    """The channel's state and the editors' latest actions, under /stats."""
+    lines = [_("<b>Channel</b>")]
+    if not channel_id:
+        lines.append(_("No channel is set (CHANNEL_ID)."))
+    elif channel is None or channel.problem:
+        problem = channel.problem if channel else _("not checked yet")
+        lines.append(
+            _("⚠️ {channel}: {problem}. Pieces are not posted there.").format(
+                channel=escape(channel_id), problem=escape(problem or "")
+            )
+        )
+    else:
+        lines.append(
+            _("{channel}: each new piece is posted there.").format(channel=escape(channel_id))
+        )
+    lines += ["", _("<b>Editors' latest actions</b>")]
+    if not audit:
+        lines.append(_("None yet."))
+    for entry in audit:
+        when = local(datetime.fromtimestamp(entry.at, UTC), zone)
+        who = _("command line") if entry.actor == 0 else str(entry.actor)
+        piece = f" · {entry.piece_id}" if entry.piece_id is not None else ""
+        detail = f" · {escape(shorten(entry.detail, 80))}" if entry.detail else ""
+        lines.append(f"{when} · {escape(who)} · {entry.action}{piece}{detail}")
     return "\n".join(lines)
