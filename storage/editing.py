@@ -86,7 +86,7 @@ async def _snapshot(conn: aiosqlite.Connection, piece_id: int) -> str:
     assert piece is not None
     turns = await fetchall(
         conn,
-        "SELECT number, link, question, answer, gist, corrected_at FROM turns"
+        "SELECT number, link, question, answer, gist, corrected_at, speakers FROM turns"
         " WHERE piece_id = ? ORDER BY number",
         (piece_id,),
     )
@@ -109,6 +109,7 @@ async def _snapshot(conn: aiosqlite.Connection, piece_id: int) -> str:
                     "answer": json.loads(t[3]),
                     "gist": t[4],
                     "corrected_at": t[5],
+                    "speakers": json.loads(t[6]),
                 }
                 for t in turns
             ],
@@ -293,7 +294,15 @@ class Editing(Pieces):
             await write_quotes(
                 conn,
                 piece_id,
-                [Quote(by_number[q.turn_number], q.position, q.text) for q in quotes],
+                [
+                    Quote(
+                        turn_number=by_number[q.turn_number],
+                        position=q.position,
+                        text=q.text,
+                        speaker=q.speaker,
+                    )
+                    for q in quotes
+                ],
             )
             followups = 0
             if live:

@@ -169,7 +169,7 @@ class Pieces(Database):
         if row is None:
             return None
         turn_rows = await self._fetchall(
-            "SELECT number, question, answer, gist, link, corrected_at FROM turns"
+            "SELECT number, question, answer, gist, link, corrected_at, speakers FROM turns"
             " WHERE piece_id = ? ORDER BY number",
             (piece_id,),
         )
@@ -184,7 +184,13 @@ class Pieces(Database):
             credits=_load(row[5]),
             published_at=to_datetime(row[7]),
             turns=tuple(
-                Turn(number=int(r[0]), question=_load(r[1]), answer=_load(r[2])) for r in turn_rows
+                Turn(
+                    number=int(r[0]),
+                    question=_load(r[1]),
+                    answer=_load(r[2]),
+                    speakers=tuple(json.loads(r[6])),
+                )
+                for r in turn_rows
             ),
             summary=Summary(
                 text=tuple(summary.get("text", ())),
@@ -251,14 +257,15 @@ async def write_turns(
 ) -> None:
     """Insert a piece's turns (links default to the numbers; nothing corrected)."""
     await conn.executemany(
-        "INSERT INTO turns (piece_id, number, question, answer, gist, link, corrected_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO turns (piece_id, number, question, answer, speakers, gist, link,"
+        " corrected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 piece_id,
                 t.number,
                 _dump(t.question),
                 _dump(t.answer),
+                json.dumps(list(t.speakers), ensure_ascii=False),
                 gist,
                 links[i] if links else t.number,
                 corrected[i] if corrected else None,
@@ -270,8 +277,9 @@ async def write_turns(
 
 async def write_quotes(conn: aiosqlite.Connection, piece_id: int, quotes: Sequence[Quote]) -> None:
     await conn.executemany(
-        "INSERT INTO quotes (piece_id, turn_number, position, text) VALUES (?, ?, ?, ?)",
-        [(piece_id, q.turn_number, q.position, q.text) for q in quotes],
+        "INSERT INTO quotes (piece_id, turn_number, position, text, speaker)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(piece_id, q.turn_number, q.position, q.text, q.speaker) for q in quotes],
     )
 
 

@@ -31,7 +31,7 @@ def channel_post(
         piece.speaker,
         piece.published_at,
         notification_sentences(piece.summary.text, piece.lead),
-        [turn.answer_text for turn in piece.turns],
+        piece.turns,
         corrected=piece.corrected_at,
     )
     rows = [

@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
-from bot.domain.models import Piece
+from bot.domain.models import Piece, Turn
 from bot.views.callbacks import PieceView, View, Where
 from bot.views.keyboards import button, markup
 from bot.views.newsroom import corrected_mark
@@ -25,7 +25,7 @@ def notification_text(
     speaker: str | None,
     when: datetime,
     sentences: Sequence[str],
-    answers: Sequence[str] = (),
+    turns: Sequence[Turn] = (),
     corrected: datetime | None = None,
 ) -> str:
     """One message: the title, the byline and the summary, the expert's words attributed as in
@@ -39,7 +39,7 @@ def notification_text(
         if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
             break
         kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
-    blocks += summary_blocks(kept, answers, speaker)
+    blocks += summary_blocks(kept, turns, speaker)
     return render(blocks)[0]
 
 
@@ -54,7 +54,7 @@ def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
         piece.speaker,
         piece.published_at,
         notification_sentences(piece.summary.text, piece.lead),
-        [turn.answer_text for turn in piece.turns],
+        piece.turns,
         corrected=piece.corrected_at,
     )
     questions = button(
