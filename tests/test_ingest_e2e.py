@@ -13,7 +13,7 @@ from bot.publishing import prepare, publish
 from storage import Repository
 from tests.fakegram import parse_html
 from tests.harness import Harness, running_bot
-from tests.test_ingest_layouts import INGEST, LAYOUTS
+from tests.test_ingest_layouts import FORMATS, INGEST, LAYOUTS
 
 READER = 7001
 
@@ -22,7 +22,7 @@ async def _publish_all(db: Path) -> dict[str, int]:
     repo = await Repository.open(db)
     try:
         ids = {}
-        for name in (*LAYOUTS, "interview.docx", "interview.html", "interview.md"):
+        for name in (*LAYOUTS, *FORMATS):
             published = await publish(repo, prepare((INGEST / name).read_bytes(), name=name))
             assert published.new
             ids[name] = published.piece_id
