@@ -176,7 +176,7 @@ def _publish(
     async def _store() -> Published:
         repo = await Repository.open(settings.database_path)
         try:
-            return await publish(repo, prepared)
+            return await publish(repo, prepared, actor=0)  # 0: the command line
         finally:
             await repo.close()
 

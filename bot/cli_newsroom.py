@@ -158,7 +158,6 @@ def schedule(settings: Settings, args: argparse.Namespace) -> int:
 async def _schedule(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from bot.domain.lifecycle import EditorAction
     from bot.domain.schedule import local, parse_when
     from bot.newsroom import CLI_ACTOR
     from bot.publishing import prepare, publish
@@ -179,14 +178,13 @@ async def _schedule(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
     async def store(repo: Repository) -> int:
-        published = await publish(repo, prepared, at=when)
+        published = await publish(repo, prepared, at=when, actor=CLI_ACTOR)
         if not published.new:
             print(
                 f"error: {path}: this text is already published as piece {published.piece_id}",
                 file=sys.stderr,
             )
             return 3
-        await repo.audit(CLI_ACTOR, EditorAction.SCHEDULE, published.piece_id, when.isoformat())
         print(published.piece_id)
         print(
             f"scheduled piece {published.piece_id}: {prepared.interview.title!r} goes out "

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 
 from bot.domain.corrections import CorrectionPlan, plan_correction
 from bot.domain.language import shorten
-from bot.domain.lifecycle import EditorAction, EditorRequest, EditRefused, Refusal, refusal
+from bot.domain.lifecycle import EditorAction, EditRefused, Refusal, refusal
 from bot.domain.models import Piece
 from bot.publishing import Prepared, prepare
 from storage import Repository
 from storage.editing import Change
-
-__all__ = ["Change", "EditorRequest", "Refusal"]
 
 CLI_ACTOR = 0
 REASON_CHARS = 300

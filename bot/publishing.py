@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 
+from bot.domain.lifecycle import EditorAction
 from bot.domain.models import Interview, Quote, Summary
 from bot.domain.parsing import extract_quotes, parse_interview, parse_paragraphs, source_hash
 from bot.domain.sources import read_source
@@ -84,11 +85,22 @@ async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = N
     )
 
 
-async def publish(repo: Repository, prepared: Prepared, *, at: datetime | None = None) -> Published:
+async def publish(
+    repo: Repository,
+    prepared: Prepared,
+    *,
+    at: datetime | None = None,
+    actor: int | None = None,
+) -> Published:
+    """Store and queue (``at``: scheduled); ``actor`` (an editor's id, 0 for the command line)
+    is written to the audit log."""
     try:
         piece_id = await store(repo, prepared, at=at)
     except DuplicatePieceError as error:
         return Published(error.piece_id, new=False, recipients=0)
+    if actor is not None:
+        action = EditorAction.SCHEDULE if at else EditorAction.PUBLISH
+        await repo.audit(actor, action, piece_id, at.isoformat() if at else "")
     if at is not None:
         return Published(piece_id, new=True, recipients=0)
     broadcast = await repo.get_broadcast(piece_id)

@@ -25,7 +25,7 @@ from bot import publishing
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.domain.drafts import DraftState
-from bot.domain.lifecycle import EditorAction, EditRefused
+from bot.domain.lifecycle import EditRefused
 from bot.domain.parsing import MAX_SOURCE_BYTES, ParseError
 from bot.domain.schedule import local, parse_when
 from bot.publishing import prepare
@@ -173,14 +173,11 @@ async def confirm(
         await bot.send_message(draft.chat_id, parse_error_text(error))
         return
     at = datetime.fromtimestamp(draft.publish_at, UTC) if draft.publish_at else None
-    published = await publishing.publish(repo, prepared, at=at)
+    published = await publishing.publish(repo, prepared, at=at, actor=callback.from_user.id)
     piece_id, new = published.piece_id, published.new
     await repo.close_draft(draft.id, DraftState.PUBLISHED, piece_id)
     chat_id = chat_of(callback)
     broadcast = None
-    if new:
-        action = EditorAction.SCHEDULE if at else EditorAction.PUBLISH
-        await repo.audit(callback.from_user.id, action, piece_id, at.isoformat() if at else "")
     if new and at is not None:
         await callback.answer(published_alert(piece_id))
         await _drop_buttons(callback)

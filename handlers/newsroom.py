@@ -21,7 +21,7 @@ from aiohttp import ClientError
 from bot import newsroom
 from bot.broadcast import Broadcaster
 from bot.config import Settings
-from bot.domain.lifecycle import EditorAction, EditRefused
+from bot.domain.lifecycle import EditorAction, EditorRequest, EditRefused, Refusal
 from bot.domain.parsing import MAX_SOURCE_BYTES, ParseError
 from bot.views.callbacks import RequestAction
 from bot.views.editor import download_failed_text, file_too_large_text, parse_error_text
@@ -38,6 +38,7 @@ from bot.views.newsroom_editor import (
 from handlers.admin import IsEditor, is_editor
 from handlers.screens import editable
 from storage import Repository
+from storage.editing import Change
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ async def decide(
         return
     actor = callback.from_user.id
     try:
-        change = await _carry_out(repo, request, actor)
+        change = await _carry_out(repo, request, actor, notify=callback_data.notify)
     except EditRefused as error:
         await callback.answer(refusal_text(error.refusal, error.piece_id), show_alert=True)
         await _drop_buttons(callback)
@@ -176,8 +177,8 @@ async def decide(
 
 
 async def _carry_out(
-    repo: Repository, request: newsroom.EditorRequest, actor: int
-) -> newsroom.Change:
+    repo: Repository, request: EditorRequest, actor: int, *, notify: bool
+) -> Change:
     match request.action:
         case EditorAction.WITHDRAW:
             return await newsroom.withdraw(repo, request.piece_id, request.reason, actor=actor)
@@ -195,10 +196,10 @@ async def _carry_out(
                 repo, request.piece_id, request.source, name=request.file_name
             )
             if correction.piece.revision != request.revision:
-                raise EditRefused(newsroom.Refusal.STALE, request.piece_id)
-            return await newsroom.apply_correction(repo, correction, notify=False, actor=actor)
+                raise EditRefused(Refusal.STALE, request.piece_id)
+            return await newsroom.apply_correction(repo, correction, notify=notify, actor=actor)
         case _:
-            raise EditRefused(newsroom.Refusal.UNKNOWN_PIECE, request.piece_id)
+            raise EditRefused(Refusal.UNKNOWN_PIECE, request.piece_id)
 
 
 async def scheduled(message: Message, repo: Repository, settings: Settings) -> None:
@@ -207,7 +208,7 @@ async def scheduled(message: Message, repo: Repository, settings: Settings) -> N
 
 
 def refusal_text_not_editor() -> str:
-    return refusal_text(newsroom.Refusal.NOT_AN_EDITOR, None)
+    return refusal_text(Refusal.NOT_AN_EDITOR, None)
 
 
 async def refuse(message: Message) -> None:

@@ -51,7 +51,7 @@ async def _status(conn: aiosqlite.Connection, piece_id: int) -> PieceStatus | No
     return PieceStatus(row[0]) if row else None
 
 
-async def _check(conn: aiosqlite.Connection, action: EditorAction, piece_id: int) -> None:
+async def check_action(conn: aiosqlite.Connection, action: EditorAction, piece_id: int) -> None:
     problem = refusal(action, await _status(conn, piece_id))
     if problem is not None:
         raise EditRefused(problem, piece_id)
@@ -126,7 +126,7 @@ class Editing(Pieces):
         cancelled, the sent ones queued for removal. ``EditRefused`` if it is not live."""
         now = clock()
         async with self.transaction() as conn:
-            await _check(conn, EditorAction.WITHDRAW, piece_id)
+            await check_action(conn, EditorAction.WITHDRAW, piece_id)
             await conn.execute(
                 "UPDATE pieces SET status = 'withdrawn', withdrawn_at = ?, withdrawn_reason = ?"
                 " WHERE id = ?",
@@ -156,7 +156,7 @@ class Editing(Pieces):
         """A withdrawn piece is live again: findable, its notifications that were still
         editable shown again, the ones cancelled by the withdrawal sent after all."""
         async with self.transaction() as conn:
-            await _check(conn, EditorAction.RESTORE, piece_id)
+            await check_action(conn, EditorAction.RESTORE, piece_id)
             await conn.execute(
                 "UPDATE pieces SET status = 'live', withdrawn_at = NULL, withdrawn_reason = NULL"
                 " WHERE id = ?",
@@ -184,7 +184,7 @@ class Editing(Pieces):
         """Remove a withdrawn piece's text for good: turns, quotes, versions, the drafts it came
         from. The id stays (links to it still say it was withdrawn, and ids are never reused)."""
         async with self.transaction() as conn:
-            await _check(conn, EditorAction.PURGE, piece_id)
+            await check_action(conn, EditorAction.PURGE, piece_id)
             await quote_index.unindex_piece(conn, piece_id)
             await conn.execute("DELETE FROM quotes WHERE piece_id = ?", (piece_id,))
             await conn.execute("DELETE FROM turns WHERE piece_id = ?", (piece_id,))
@@ -238,7 +238,7 @@ class Editing(Pieces):
         scheduled, or the text is another piece's."""
         now = clock()
         async with self.transaction() as conn:
-            await _check(conn, EditorAction.CORRECT, piece_id)
+            await check_action(conn, EditorAction.CORRECT, piece_id)
             revision = await _revision(conn, piece_id)
             if revision != expected_revision:
                 raise EditRefused(Refusal.STALE, piece_id)

@@ -9,7 +9,7 @@ import logging
 from bot.domain.lifecycle import EditorAction
 from bot.domain.models import PieceInfo
 from storage.connection import clock, fetchall, to_datetime
-from storage.editing import Editing, _check, write_audit
+from storage.editing import Editing, check_action, write_audit
 from storage.pieces import go_live
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Schedule(Editing):
     async def release_now(self, piece_id: int, *, actor: int) -> None:
         """Publish a scheduled piece now instead of at its time."""
         async with self.transaction() as conn:
-            await _check(conn, EditorAction.RELEASE, piece_id)
+            await check_action(conn, EditorAction.RELEASE, piece_id)
             await conn.execute(
                 "UPDATE pieces SET status = 'live', published_at = ? WHERE id = ?",
                 (clock(), piece_id),
@@ -57,7 +57,7 @@ class Schedule(Editing):
     async def cancel_scheduled(self, piece_id: int, *, actor: int) -> None:
         """A scheduled piece is dropped: nobody ever saw it (its text can be published again)."""
         async with self.transaction() as conn:
-            await _check(conn, EditorAction.CANCEL, piece_id)
+            await check_action(conn, EditorAction.CANCEL, piece_id)
             await conn.execute("DELETE FROM piece_versions WHERE piece_id = ?", (piece_id,))
             await conn.execute("DELETE FROM pieces WHERE id = ?", (piece_id,))
             await write_audit(conn, actor, EditorAction.CANCEL, piece_id)

@@ -185,7 +185,12 @@ async def test_an_editor_corrects_a_piece_readers_had(tmp_path: Path) -> None:
         assert FARE_OLD in preview.text and FARE_NEW in preview.text
         assert "(3)" in preview.text  # the notifications to edit
         assert FARE_OLD in (await h.repo.get_piece(piece_id)).turns[2].answer_text  # type: ignore[union-attr]
-        await h.tap(EDITOR, preview, "Исправить")
+        assert preview.button_texts() == [
+            "✅ Исправить",
+            "✅ Исправить и сообщить читателям",
+            "✖ Отмена",
+        ]
+        await h.tap(EDITOR, preview, "✅ Исправить")
         [done] = (await h.emu.wait_for_messages(EDITOR, 2))[1:]
         assert f"Материал {piece_id} исправлен" in done.text
 

@@ -122,7 +122,7 @@ def test_cli_withdraw_restore_purge_and_bad_input(
         finally:
             await repo.close()
 
-    assert asyncio.run(audit()) == ["withdraw", "restore", "withdraw", "purge"]
+    assert asyncio.run(audit()) == ["publish", "withdraw", "restore", "withdraw", "purge"]
 
 
 async def _publish_to_readers(h: Harness) -> int:

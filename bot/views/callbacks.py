@@ -65,3 +65,4 @@ class RequestAction(CallbackData, prefix="rq"):
 
     request: str
     confirm: bool
+    notify: bool = False  # a correction: also send readers a short notice

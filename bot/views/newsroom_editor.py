@@ -85,12 +85,14 @@ def _title(piece: Piece) -> str:
     return escape(shorten(piece.title, TITLE_CHARS))
 
 
-def _keyboard(request_id: str, label: str) -> InlineKeyboardMarkup:
+def _keyboard(request_id: str, label: str, notify_label: str = "") -> InlineKeyboardMarkup:
+    confirm = [button(label, RequestAction(request=request_id, confirm=True))]
+    if notify_label:
+        confirm.append(
+            button(notify_label, RequestAction(request=request_id, confirm=True, notify=True))
+        )
     return markup(
-        [
-            button(label, RequestAction(request=request_id, confirm=True)),
-            button(_("✖ Cancel"), RequestAction(request=request_id, confirm=False)),
-        ]
+        confirm, [button(_("✖ Cancel"), RequestAction(request=request_id, confirm=False))]
     )
 
 
@@ -176,10 +178,13 @@ def correction_screen(
         "",
         _(
             "Links and buttons keep opening the same answers. Notifications already sent "
-            "({count}) are edited in place; nobody is notified again."
+            "({count}) are edited in place; nobody is notified again unless you choose "
+            "“tell readers” (a short reply under each notification)."
         ).format(count=sent),
     ]
-    return "\n".join(lines), _keyboard(request_id, _("✅ Correct"))
+    return "\n".join(lines), _keyboard(
+        request_id, _("✅ Correct"), _("✅ Correct and tell readers")
+    )
 
 
 def done_text(action: EditorAction, piece_id: int, followups: int) -> str:
