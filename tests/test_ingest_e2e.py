@@ -65,7 +65,7 @@ async def test_every_answer_and_quote_of_every_layout(tmp_path: Path) -> None:
                     sent = [
                         parse_html(r["input_message_content"]["message_text"])[0] for r in found
                     ]
-                    assert any(f"» — {query['speaker']}, " in text for text in sent), sent
+                    assert any(f" — {query['speaker']}, " in text for text in sent), sent
             for line in truth["furniture"]:
                 for result in await _inline(h, line[:40]):
                     text = parse_html(result["input_message_content"]["message_text"])[0]
