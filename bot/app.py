@@ -16,6 +16,7 @@ from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.broadcast import BroadcastConfig, Broadcaster
+from bot.channel import check_channel
 from bot.config import Settings
 from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
@@ -72,6 +73,7 @@ def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = N
     ReaderLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)
+    dp.startup.register(check_channel)  # before the broadcaster reads it
     dp.startup.register(_start_broadcaster)
     dp.shutdown.register(_stop_broadcaster)
     return dp

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot import cli_newsroom
 from bot.config import Settings
 from bot.domain.parsing import ParseError
 from bot.failures import report
@@ -46,11 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--force", action="store_true", help="publish even when the parse has warnings"
     )
-    sub.add_parser("pieces", help="list published pieces")
+    publish.add_argument(
+        "--at", help='schedule: "2026-12-03 09:00" in TIMEZONE (or with an offset, +05:00)'
+    )
+    sub.add_parser("pieces", help="list published and scheduled pieces")
     sub.add_parser("reindex", help="bring the quote search index up to date now (after an upgrade)")
     sub.add_parser("stats", help="subscribers and the latest broadcasts")
     export = sub.add_parser("export-subscribers", help="subscribers as CSV on standard output")
     export.add_argument("--all", action="store_true", help="include unsubscribed and blocked")
+    cli_newsroom.add_commands(sub)
     return parser
 
 
@@ -92,6 +97,8 @@ def _run(args: argparse.Namespace, settings: Settings, guard: Guard) -> int:
         if not settings.bot_token and args.command is None:
             print("BOT_TOKEN is not set: showing the local console preview.", flush=True)
         guard.run(run_console(settings, language=getattr(args, "lang", "ru")))
+    elif command == "publish" and args.at and not args.dry_run:
+        return cli_newsroom.schedule(settings, args)
     elif command == "publish":
         return _publish(
             settings,
@@ -109,6 +116,8 @@ def _run(args: argparse.Namespace, settings: Settings, guard: Guard) -> int:
         guard.run(_stats(settings))
     elif command == "export-subscribers":
         guard.run(_export_subscribers(settings, args.all))
+    elif command in cli_newsroom.COMMANDS:
+        return cli_newsroom.run(settings, args)
     return 0
 
 
@@ -157,7 +166,7 @@ def _publish(
     async def _store() -> Published:
         repo = await Repository.open(settings.database_path)
         try:
-            return await publish(repo, prepared)
+            return await publish(repo, prepared, actor=0)  # 0: the command line
         finally:
             await repo.close()
 
@@ -184,6 +193,9 @@ async def _pieces(settings: Settings) -> None:
 
     repo = await Repository.open(settings.database_path)
     try:
+        for info in await repo.scheduled_pieces():
+            when = info.published_at.astimezone(settings.zone)
+            print(f"{info.id}\t{when:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}\tscheduled")
         for info in await repo.list_pieces(limit=1000):
             print(f"{info.id}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}")
     finally:

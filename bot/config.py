@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_PATH = "data/bot.sqlite3"
+DEFAULT_TIMEZONE = "Asia/Almaty"
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,200}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -38,6 +40,9 @@ class Settings:
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
     start_timeout: float = 300.0  # seconds to wait for the Bot API at start; 0 waits forever
+    timezone: str = DEFAULT_TIMEZONE  # scheduled times without an offset are read in this zone
+    channel_id: str = ""  # a channel or group (numeric id or @username) each piece is posted to
+    channel_thread_id: int | None = None  # a forum topic of that group
 
     @classmethod
     def load(
@@ -78,6 +83,23 @@ class Settings:
         port = _number(env, "WEBHOOK_PORT", 8080)
         if port != int(port) or not 0 < port < 65536:
             raise SettingsError(f"WEBHOOK_PORT must be a port number, got {port:g}")
+        timezone = env.get("TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"TIMEZONE must be an IANA time zone such as Asia/Almaty, got {timezone!r}"
+            ) from None
+        channel = env.get("CHANNEL_ID", "").strip()
+        if channel and not re.fullmatch(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}", channel):
+            raise SettingsError(
+                f"CHANNEL_ID must be a numeric chat id or an @username, got {channel!r}"
+            )
+        thread = env.get("CHANNEL_THREAD_ID", "").strip()
+        if thread and (not channel or not re.fullmatch(r"\d{1,10}", thread)):
+            raise SettingsError(
+                "CHANNEL_THREAD_ID must be a forum topic's numeric id, with CHANNEL_ID set"
+            )
         return cls(
             bot_token=token,
             bot_api_url=api_url.rstrip("/"),
@@ -93,7 +115,14 @@ class Settings:
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
             webhook_port=int(port),
             start_timeout=start_timeout,
+            timezone=timezone,
+            channel_id=channel,
+            channel_thread_id=int(thread) if thread else None,
         )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def require_webhook(self) -> str:
         """Check the webhook settings (before any network call); the path Telegram posts to."""

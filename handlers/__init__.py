@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, reading, search, start, subscriptions
+from handlers import (
+    admin,
+    errors,
+    fallback,
+    newsroom,
+    reading,
+    search,
+    start,
+    subscriptions,
+)
 
 
 def get_routers() -> list[Router]:
@@ -18,6 +27,7 @@ def get_routers() -> list[Router]:
         reading.create_router(),
         search.create_router(),
         subscriptions.create_router(),
+        newsroom.create_router(),  # before admin: /correct comes with a document
         admin.create_router(),
         fallback.create_router(),
     ]

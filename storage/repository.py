@@ -9,7 +9,13 @@ methods; the SQL lives in the module of its area, each a class over the shared c
   ``bot.domain.matching``);
 * ``storage/subscribers.py`` — subscribing and leaving;
 * ``storage/outbox.py`` — deliveries and broadcasts;
-* ``storage/drafts.py`` — the editor's /publish drafts.
+* ``storage/drafts.py`` — the editor's /publish drafts;
+* ``storage/editing.py`` — corrections, withdrawals, versions and the audit log (on top of
+  ``Pieces``, whose cache it keeps true);
+* ``storage/followups.py`` — edits and deletions of notifications already sent;
+* ``storage/requests.py`` — editors' requests from Telegram awaiting Confirm;
+* ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``);
+* ``storage/channel.py`` — the newsroom's channel, as the running bot found it.
 
 Why mixins rather than delegation: ``Repository`` inherits the area classes, so its public
 methods are the areas' own, with one signature and one docstring each — callers kept their
@@ -25,18 +31,22 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from storage.channel import Channel
 from storage.checks import StorageError, describe_sqlite_error
 from storage.connection import connect
 from storage.drafts import Drafts
+from storage.followups import Followups
 from storage.outbox import Outbox
-from storage.pieces import DuplicatePieceError, Pieces
+from storage.pieces import DuplicatePieceError
 from storage.quote_index import QuoteSearch
+from storage.requests import Requests
+from storage.schedule import Schedule
 from storage.subscribers import Subscribers
 
 __all__ = ["DuplicatePieceError", "Repository", "StorageError"]
 
 
-class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts):
+class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests, Channel):
     """The database, as handlers and services see it."""
 
     @classmethod

@@ -57,3 +57,12 @@ class DraftAction(CallbackData, prefix="draft"):
 
     draft: str
     publish: bool
+
+
+class RequestAction(CallbackData, prefix="rq"):
+    """Confirm (``confirm``) or cancel an editor's held request (withdraw, restore, purge,
+    correct), held server-side under ``request``."""
+
+    request: str
+    confirm: bool
+    notify: bool = False  # a correction: also send readers a short notice

@@ -12,6 +12,7 @@ from bot.domain.language import shorten
 from bot.domain.models import Piece, Turn
 from bot.views.callbacks import PieceView, View, Where
 from bot.views.keyboards import button, markup
+from bot.views.newsroom import corrected_mark
 from bot.views.render import Block, render
 from bot.views.subscription import with_subscription_button
 from bot.views.summary import summary_blocks
@@ -25,11 +26,14 @@ def notification_text(
     when: datetime,
     sentences: Sequence[str],
     turns: Sequence[Turn] = (),
+    corrected: datetime | None = None,
 ) -> str:
     """One message: the title, the byline and the summary, the expert's words attributed as in
-    /summary; whole sentences, as many as fit a notification."""
+    /summary; whole sentences, as many as fit a notification. A corrected piece says so."""
     byline = " · ".join(part for part in (speaker, when.strftime("%d.%m.%Y")) if part)
     blocks = [Block("🆕 " + title, "b"), Block(byline, "i", gap=False)]
+    if corrected is not None:
+        blocks.append(Block(corrected_mark(corrected), "i", gap=False))
     kept: list[str] = []
     for sentence in sentences:
         if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
@@ -51,6 +55,7 @@ def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
         piece.published_at,
         notification_sentences(piece.summary.text, piece.lead),
         piece.turns,
+        corrected=piece.corrected_at,
     )
     questions = button(
         _("Questions ({count})").format(count=len(piece.turns)),

@@ -15,6 +15,7 @@ from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo, Turn
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.views.keyboards import button, markup
+from bot.views.newsroom import corrected_mark
 from bot.views.render import Block, escape, render
 from bot.views.subscription import subscription_status_text, with_subscription_button
 from bot.views.summary import summary_blocks
@@ -166,7 +167,7 @@ def questions_screen(piece: Piece, page: int = 0) -> Screen:
             [
                 button(
                     shorten(f"{turn.number}. {turn.question_text}", BUTTON_CHARS),
-                    AnswerView(piece=piece.id, n=turn.number),
+                    AnswerView(piece=piece.id, n=piece.link(turn.number)),
                 )
             ]
             for turn in turns
@@ -193,13 +194,16 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
         *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
         *_answer_blocks(piece.speaker, turn),
     ]
+    corrected = piece.corrected(number)
+    if corrected is not None:
+        blocks.append(Block(corrected_mark(corrected), "i"))
     if number == len(piece.turns):  # the newsroom's closing follows the last answer, set apart
         blocks += [Block(paragraph, "i") for paragraph in piece.closing]
     nav = []
     if number > 1:
-        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=number - 1)))
+        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=piece.link(number - 1))))
     if number < total:
-        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=number + 1)))
+        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=piece.link(number + 1))))
     page = (number - 1) // QUESTIONS_PER_PAGE
     keyboard = markup(
         nav,

@@ -118,6 +118,8 @@ class BotAPIEmulator(
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
+            "getchat": self._get_chat,
+            "getchatmember": self._get_chat_member,
             "answercallbackquery": self._answer_callback_query,
             "answerinlinequery": self._answer_inline_query,
             "setmycommands": self._set_my_commands,
