@@ -1,14 +1,14 @@
 """Russian-aware text tools shared by ingest, summaries, search and views (one ``shorten``).
 
 razdel splits sentences and words knowing Russian abbreviations and initials; pymorphy3 gives
-lemmas. The analyzer is loaded once, lazily (about 0.1 s and 15 MB), and lemma lookups are cached.
+lemmas of Russian words, the Snowball stemmer (PyStemmer) stems English ones. The analyzer is loaded once, lazily (about 0.1 s and 15 MB), and lemma lookups are cached.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from razdel import sentenize, tokenize
 
@@ -31,6 +31,34 @@ def morph() -> MorphAnalyzer:
     from pymorphy3 import MorphAnalyzer
 
     return MorphAnalyzer(lang="ru")
+
+
+@cache
+def _english() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+# fmt: off
+_STOPWORDS_TEXT = """
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours yourself yourselves yes well still very much many really
+"""
+# fmt: on
+ENGLISH_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of an English word, lower-cased: "stations" → "station",
+    "financing" → "financ"; what pymorphy3's lemma is to Russian words."""
+    return str(_english().stemWord(word.lower()))
 
 
 @lru_cache(maxsize=200_000)

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
 from bot.domain.models import Piece
+from bot.domain.summarizer import attributable
 from bot.views.callbacks import PieceView, View, Where
 from bot.views.keyboards import button, markup
 from bot.views.render import Block, render
@@ -35,7 +36,7 @@ def notification_text(
         if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
             break
         kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
-    blocks += summary_blocks(kept, answers, speaker)
+    blocks += summary_blocks(kept, attributable(answers), speaker)
     return render(blocks)[0]
 
 

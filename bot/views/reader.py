@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo
+from bot.domain.summarizer import attributable
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.views.keyboards import button, markup
 from bot.views.render import Block, escape, render
@@ -114,7 +115,8 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
     }.get(view, summary.text) or summary.text
     if not sentences:
         sentences = piece.lead
-    answers = [turn.answer_text for turn in piece.turns]
+    # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
+    answers = attributable([turn.answer_text for turn in piece.turns])
     blocks = [*_header(piece), *summary_blocks(sentences, answers, piece.speaker)]
     variants = [
         button(label, PieceView(piece=piece.id, view=target))
