@@ -35,6 +35,9 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
+    # /ask ranks with the embedding model too (loaded in the background after start); off: by
+    # lemmas only. The environment's default is on; a Settings built in code (tests) is off.
+    ask_embeddings: bool = False
 
     @classmethod
     def load(
@@ -81,6 +84,8 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
             webhook_port=int(port),
+            ask_embeddings=env.get("ASK_EMBEDDINGS", "").strip() == ""
+            or _flag(env, "ASK_EMBEDDINGS"),
         )
 
     def require_token(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, reading, search, start, subscriptions
+from handlers import admin, asking, errors, fallback, reading, search, start, subscriptions
 
 
 def get_routers() -> list[Router]:
@@ -17,6 +17,7 @@ def get_routers() -> list[Router]:
         start.create_router(),
         reading.create_router(),
         search.create_router(),
+        asking.create_router(),
         subscriptions.create_router(),
         admin.create_router(),
         fallback.create_router(),

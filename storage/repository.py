@@ -7,6 +7,8 @@ methods; the SQL lives in the module of its area, each a class over the shared c
 * ``storage/pieces.py`` — publishing and reading pieces, the piece a chat reads;
 * ``storage/quote_index.py`` — quote search and its index (the text side is the pure
   ``bot.domain.matching``);
+* ``storage/answer_index.py`` — answers to readers' questions (/ask): BM25 over lemmas and
+  embeddings (the text side is ``bot.domain.asking``);
 * ``storage/subscribers.py`` — subscribing and leaving;
 * ``storage/outbox.py`` — deliveries and broadcasts;
 * ``storage/drafts.py`` — the editor's /publish drafts.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storage.answer_index import AnswerIndex
 from storage.connection import connect
 from storage.drafts import Drafts
 from storage.outbox import Outbox
@@ -34,7 +37,7 @@ from storage.subscribers import Subscribers
 __all__ = ["DuplicatePieceError", "Repository"]
 
 
-class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts):
+class Repository(Pieces, QuoteSearch, AnswerIndex, Subscribers, Outbox, Drafts):
     """The database, as handlers and services see it."""
 
     @classmethod

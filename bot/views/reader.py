@@ -52,6 +52,7 @@ def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None =
         _("/answer N — answer number N"),
         _("/pieces — all published pieces"),
         _("/search WORDS — find quotes"),
+        _("/ask QUESTION — ask in your own words, or just send a question"),
         _("/help — how to use the bot"),
     ]
     if piece is None:
@@ -79,6 +80,10 @@ def help_screen(bot_username: str) -> Screen:
             _("/answer N — answer number N, e.g. /answer 3"),
             _("/pieces — the archive, newest first; choose a piece to read it"),
             _("/search WORDS — quotes that contain the words (any word form)"),
+            _(
+                "/ask QUESTION — the answer to a question in your own words, across all pieces "
+                "(or just send the question)"
+            ),
             "",
             _("In any chat, type @{username} and a few words to find and share a quote.").format(
                 username=escape(bot_username)
