@@ -67,9 +67,11 @@ class Published:
 async def store(repo: Repository, prepared: Prepared) -> int:
     """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
     is already published."""
-    return await repo.add_piece(
+    piece_id = await repo.add_piece(
         prepared.interview, prepared.summary, prepared.quotes, source_hash=prepared.source_hash
     )
+    await repo.index_answers()  # its answers for /ask (the bot embeds them in the background)
+    return piece_id
 
 
 async def publish(repo: Repository, prepared: Prepared) -> Published:

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.language import split_sentences, words
-from bot.domain.readable import Kind, answers_kind, information, question_kinds, repair
+from bot.domain.readable import (
+    Kind,
+    answers_kind,
+    depends,
+    information,
+    question_kinds,
+    repair,
+)
 from bot.domain.summarizer import content_terms
 
 LEXICAL_WEIGHT = 0.01  # BM25 relative to the best lexical hit, added to e5's cosine
@@ -174,6 +181,8 @@ def passage(question: str, answer: Iterable[str], max_sentences: int = 2) -> tup
         return (0.5 * overlap + 0.3 * kind + 0.2 * facts) * thin - 0.01 * index
 
     best = max(range(len(sentences)), key=value)
+    if best > 0 and depends(sentences[best]):  # "Это придаёт вес Астане…": what is "это"?
+        return (repair(sentences[best - 1]), sentences[best])[-max_sentences:]
     chosen = [repair(sentences[best])]
     following = best + 1
     if (

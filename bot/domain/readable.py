@@ -124,11 +124,6 @@ _UNIT = re.compile(
     r"kilometres?|kilometers?|km|stations|cars|passengers)",
     re.IGNORECASE,
 )
-_CURRENCY = re.compile(
-    r"(?:\$|€|£|тенге|рубл|доллар|евро|юан|dollar|tenge|euro|\bstoim|стоим|млрд|млн|billion|"
-    r"million)",
-    re.IGNORECASE,
-)
 _MONTHS = re.compile(
     r"\b(?:январ|феврал|март|апрел|ма[яй]\b|июн|июл|август|сентябр|октябр|ноябр|декабр|"
     r"весн|лет[оа]м?\b|осен|зим|квартал|January|February|March|April|May|June|July|August|"
@@ -265,9 +260,7 @@ _PLACE_WORDS = re.compile(
 def answers_kind(kind: Kind, sentence: str) -> float:
     """How well the sentence supplies what the question asks for, 0–1."""
     if kind is Kind.AMOUNT:
-        units = _UNIT.findall(sentence)
-        money = [u for u in units if _CURRENCY.search(u)]
-        return 1.0 if money else 0.4 if units else 0.0
+        return 1.0 if _MONEY.search(sentence) else 0.4 if _UNIT.search(sentence) else 0.0
     if kind is Kind.NUMBER:
         return 1.0 if _UNIT.search(sentence) else 0.6 if _NUMBER.search(sentence) else 0.0
     if kind is Kind.PERSON:
