@@ -20,7 +20,7 @@ from bot.broadcast import BroadcastConfig, Broadcaster
 from bot.config import Settings
 from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
-from bot.middlewares import ThrottlingMiddleware, UpdateLogMiddleware
+from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
 from handlers import get_routers
 from storage import Repository
@@ -74,6 +74,7 @@ def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = N
         dp.update.outer_middleware(
             ThrottlingMiddleware(i18n, rate=settings.throttle_rate, burst=settings.throttle_burst)
         )
+    dp.inline_query.outer_middleware(LatestInlineQuery())
     ReaderLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)
