@@ -291,6 +291,9 @@ async def test_throttling_never_drops_block_events() -> None:
 def test_inline_queries_have_a_bucket_no_typist_empties() -> None:
     """Issue 13: a reader typing 10 characters a second for 6 s sends 60 inline queries; none
     is dropped, while their messages still meet the ordinary limit."""
+    from bot.i18n import build_i18n
+    from bot.middlewares import ThrottlingMiddleware
+
     now = [0.0]
     throttle = ThrottlingMiddleware(build_i18n(), rate=3.0, burst=12.0, clock=lambda: now[0])
     for _ in range(60):
