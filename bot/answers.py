@@ -39,12 +39,11 @@ class AnswerFinder:
         return self._model is not None
 
     async def start(self) -> None:
-        """Index the archive's answers; load the model and embed in the background."""
-        await self._repo.index_answers()
-        if self._embeddings:
-            self._task = asyncio.create_task(self._load_and_embed(), name="ask-embeddings")
-        else:
+        """Index the archive's answers, load the model and embed, all in the background (an
+        archive older than the index takes a while; a question meanwhile indexes what it needs)."""
+        if not self._embeddings:
             logger.info("Ask: embeddings switched off (ASK_EMBEDDINGS=0); answering by lemmas")
+        self._task = asyncio.create_task(self._load_and_embed(), name="ask-index")
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
@@ -66,6 +65,12 @@ class AnswerFinder:
         return hits
 
     async def _load_and_embed(self) -> None:
+        try:
+            await self._repo.index_answers()
+        except Exception:
+            logger.exception("Ask: indexing the answers failed; questions will index them")
+        if not self._embeddings:
+            return
         self._model = await asyncio.to_thread(load_model)
         if self._model is not None:
             await self._embed_pending()

@@ -117,7 +117,8 @@ class AnswerIndex(Database):
     async def index_answers(self) -> int:
         """Key the turns of every piece not in the index yet; returns how many pieces."""
         if not self._answers_ready:
-            await ensure_schema(self._conn)
+            async with self._write_lock:  # no other transaction is open on the connection
+                await ensure_schema(self._conn)
             self._answers_ready = True
         total = 0
         while pieces := await unindexed_pieces(self._conn):
