@@ -32,6 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("file", type=Path)
     publish.add_argument("--title", help="title (default: taken from the text)")
     publish.add_argument("--speaker", help="the interviewee (default: taken from the text)")
+    publish.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the parse as the bot understood it (turns, speakers, dropped lines, "
+        "warnings) and store nothing",
+    )
+    publish.add_argument(
+        "--force", action="store_true", help="publish even when the parse has warnings"
+    )
     sub.add_parser("pieces", help="list published pieces")
     sub.add_parser("reindex", help="bring the quote search index up to date now (after an upgrade)")
     sub.add_parser("stats", help="subscribers and the latest broadcasts")
@@ -62,7 +71,14 @@ def main(argv: list[str] | None = None) -> int:
                 print("BOT_TOKEN is not set: showing the local console preview.", flush=True)
             asyncio.run(run_console(settings, language=getattr(args, "lang", "ru")))
         elif command == "publish":
-            return _publish(settings, args.file, args.title, args.speaker)
+            return _publish(
+                settings,
+                args.file,
+                args.title,
+                args.speaker,
+                dry_run=args.dry_run,
+                force=args.force,
+            )
         elif command == "pieces":
             asyncio.run(_pieces(settings))
         elif command == "reindex":
@@ -106,8 +122,21 @@ def _serve(settings: Settings, command: str) -> int:
     return 0
 
 
-def _publish(settings: Settings, path: Path, title: str | None, speaker: str | None) -> int:
+EXIT_WARNINGS = 4  # parsed, but with warnings and no --force: nothing stored
+
+
+def _publish(
+    settings: Settings,
+    path: Path,
+    title: str | None,
+    speaker: str | None,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+) -> int:
+    from bot.domain.review import review
     from bot.publishing import Published, prepare, publish
+    from bot.report import finding_text, parse_report
     from storage import Repository
 
     try:
@@ -120,6 +149,20 @@ def _publish(settings: Settings, path: Path, title: str | None, speaker: str | N
     except ParseError as error:
         print(f"error: {path}: {error}", file=sys.stderr)
         return 2
+    findings = review(prepared.interview)
+    if dry_run:
+        print(parse_report(prepared.interview, findings))
+        print("Dry run: nothing stored.")
+        return 0
+    if any(f.concern.blocking for f in findings) and not force:
+        for finding in findings:
+            print(f"warning: {path}: {finding_text(finding)}", file=sys.stderr)
+        print(
+            f"error: {path}: not published because of the warnings above; check the parse "
+            "with --dry-run, then publish with --force if it is right",
+            file=sys.stderr,
+        )
+        return EXIT_WARNINGS
 
     async def _store() -> Published:
         repo = await Repository.open(settings.database_path)

@@ -90,15 +90,24 @@ class Pieces(Database):
             piece_id = cursor.lastrowid
             assert piece_id is not None
             await conn.executemany(
-                "INSERT INTO turns (piece_id, number, question, answer, gist) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO turns (piece_id, number, question, answer, speakers, gist)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (piece_id, t.number, _dump(t.question), _dump(t.answer), gist)
+                    (
+                        piece_id,
+                        t.number,
+                        _dump(t.question),
+                        _dump(t.answer),
+                        json.dumps(list(t.speakers), ensure_ascii=False),
+                        gist,
+                    )
                     for t, gist in zip(interview.turns, gists, strict=True)
                 ],
             )
             await conn.executemany(
-                "INSERT INTO quotes (piece_id, turn_number, position, text) VALUES (?, ?, ?, ?)",
-                [(piece_id, q.turn_number, q.position, q.text) for q in quotes],
+                "INSERT INTO quotes (piece_id, turn_number, position, text, speaker)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(piece_id, q.turn_number, q.position, q.text, q.speaker) for q in quotes],
             )
             await quote_index.index_piece(conn, piece_id)
             # the outbox: one notification per active subscriber, committed with the piece
@@ -137,7 +146,8 @@ class Pieces(Database):
         if row is None:
             return None
         turn_rows = await self._fetchall(
-            "SELECT number, question, answer, gist FROM turns WHERE piece_id = ? ORDER BY number",
+            "SELECT number, question, answer, gist, speakers FROM turns WHERE piece_id = ?"
+            " ORDER BY number",
             (piece_id,),
         )
         summary = json.loads(row[6])
@@ -149,7 +159,15 @@ class Pieces(Database):
             closing=_load(row[4]),
             credits=_load(row[5]),
             published_at=to_datetime(row[7]),
-            turns=tuple(Turn(int(r[0]), _load(r[1]), _load(r[2])) for r in turn_rows),
+            turns=tuple(
+                Turn(
+                    number=int(r[0]),
+                    question=_load(r[1]),
+                    answer=_load(r[2]),
+                    speakers=tuple(json.loads(r[4])),
+                )
+                for r in turn_rows
+            ),
             summary=Summary(
                 text=tuple(summary.get("text", ())),
                 short=tuple(summary.get("short", ())),

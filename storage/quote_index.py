@@ -42,6 +42,7 @@ from bot.domain.matching import (
     Matcher,
     Plan,
     QueryWord,
+    Relevance,
     candidate_stages,
     fuzzy_keys,
     key_groups,
@@ -77,7 +78,7 @@ REINDEX_BATCH = 500  # quotes per transaction when the index is (re)built
 REINDEX_NOW = 5_000  # pending quotes indexed before the first search answers; more: background
 
 _QUOTE_ROWS = (
-    "SELECT q.id, q.piece_id, q.text, coalesce(p.speaker, '') FROM quotes q"
+    "SELECT q.id, q.piece_id, q.text, coalesce(q.speaker, p.speaker, '') FROM quotes q"
     " JOIN pieces p ON p.id = q.piece_id"
 )
 
@@ -100,9 +101,11 @@ def prepare_docs(rows: Iterable[Sequence[Any]]) -> list[Doc]:
     for piece_id, quotes in by_piece.items():
         keys = [key_text(text) for _id, text, _speaker in quotes]
         scores = quotability(keys, [text for _id, text, _speaker in quotes])
-        speaker = key_text(quotes[0][2])
-        for (quote_id, _text, _speaker), key, score in zip(quotes, keys, scores, strict=True):
-            docs.append((quote_id, piece_id, key, speaker, score))
+        speakers: dict[str, str] = {}  # several experts: each quote under its own speaker
+        for (quote_id, _text, speaker), key, score in zip(quotes, keys, scores, strict=True):
+            if speaker not in speakers:
+                speakers[speaker] = key_text(speaker)
+            docs.append((quote_id, piece_id, key, speakers[speaker], score))
     return docs
 
 
@@ -307,7 +310,8 @@ _STAGE_SQL = (
     " JOIN search_docs d ON d.quote_id = m.id"
 )
 _HIT_SQL = (
-    "SELECT q.id, q.piece_id, p.title, p.speaker, q.turn_number, q.text, p.published_at"
+    "SELECT q.id, q.piece_id, p.title, coalesce(q.speaker, p.speaker), q.turn_number, q.text,"
+    " p.published_at"
     " FROM quotes q JOIN pieces p ON p.id = q.piece_id WHERE q.id IN ({marks})"
 )
 
@@ -338,11 +342,41 @@ async def _rank(conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any]) -> 
     published = await _publication_times(conn, {r[1] for r in rows})
     ages = {ts: age for age, ts in enumerate(sorted({published[r[1]] for r in rows}, reverse=True))}
     relevance = Matcher(plan).relevance
+    scored = [relevance(r[2], r[4]) for r in rows]
+    context = await _answer_context(conn, plan, rows, scored)
     keyed = [
-        (rank_key(relevance(r[2], r[4]), ages[published[r[1]]], r[3], r[0]), r[0]) for r in rows
+        (rank_key(rel, ages[published[r[1]]], r[3], r[0], context.get(r[0], 0)), r[0])
+        for r, rel in zip(rows, scored, strict=True)
     ]
     keyed.sort()
     return [quote_id for _key, quote_id in keyed]
+
+
+async def _answer_context(
+    conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any], scored: Sequence[Relevance]
+) -> dict[int, int]:
+    """Quote id → query words its whole answer matches, among the candidates, for quotes that
+    miss some words themselves ("кто бы поехал в село": "…поехали?" and "…в село" in one
+    answer)."""
+    partial = [
+        r[0] for r, rel in zip(rows, scored, strict=True) if rel.coverage < len(plan.required)
+    ]
+    if len(plan.required) < 2 or not partial:
+        return {}
+    turns: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks([r[0] for r in rows]):
+        marks = ",".join("?" * len(chunk))
+        for quote_id, piece_id, turn in await fetchall(
+            conn, f"SELECT id, piece_id, turn_number FROM quotes WHERE id IN ({marks})", chunk
+        ):
+            turns[int(quote_id)] = (int(piece_id), int(turn))
+    keys: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for row in rows:
+        if row[0] in turns:
+            keys[turns[row[0]]].append(row[2])
+    relevance = Matcher(plan).relevance
+    coverage = {answer: relevance(" | ".join(texts)).coverage for answer, texts in keys.items()}
+    return {quote_id: coverage[turns[quote_id]] for quote_id in partial if quote_id in turns}
 
 
 async def _hits(conn: aiosqlite.Connection, quote_ids: Sequence[int]) -> list[QuoteHit]:
@@ -395,7 +429,8 @@ async def top_quotes(
     """The most quotable sentences of a piece (for an empty query)."""
     rows = await fetchall(
         conn,
-        "SELECT q.id, q.piece_id, p.title, p.speaker, q.turn_number, q.text, p.published_at"
+        "SELECT q.id, q.piece_id, p.title, coalesce(q.speaker, p.speaker), q.turn_number, q.text,"
+        " p.published_at"
         " FROM quotes q JOIN search_docs d ON d.quote_id = q.id"
         " JOIN pieces p ON p.id = q.piece_id"
         " WHERE q.piece_id = ? ORDER BY d.quality DESC, q.id LIMIT ? OFFSET ?",

@@ -5,6 +5,7 @@ and nothing of the page around the interview anywhere."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,65 @@ async def test_every_answer_and_quote_of_every_layout(tmp_path: Path) -> None:
             truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
             for number, turn in enumerate(truth["turns"], start=1):
                 messages = await h.say(READER, f"/start {piece_id}_{number}")
-                shown = parse_html(messages[0].text)[0]
+                shown = "\n".join(parse_html(m.text)[0] for m in messages)
                 assert turn["question"][:30] in shown, (name, number)
-                assert turn["segments"][0]["starts"] in shown, (name, number)
+                for segment in turn["segments"]:  # each segment under its speaker's name
+                    said = f"{segment['speaker']}: {segment['starts']}"
+                    assert said in shown, (name, number, said)
                 for line in truth["furniture"]:
                     assert line not in shown, (name, number, line)
             for query in truth["queries"]:
                 results = await _inline(h, query["q"])
-                links = [r["reply_markup"]["inline_keyboard"][0][0]["url"] for r in results[:5]]
-                assert any(link.endswith(f"={piece_id}_{query['turn']}") for link in links), (
-                    name,
-                    query["q"],
-                )
+                link = f"={piece_id}_{query['turn']}"
+                found = [
+                    r
+                    for r in results[:5]
+                    if r["reply_markup"]["inline_keyboard"][0][0]["url"].endswith(link)
+                ]
+                assert found, (name, query["q"])
+                if "speaker" in query:  # the quote is sent under the name of who said it
+                    sent = [
+                        parse_html(r["input_message_content"]["message_text"])[0] for r in found
+                    ]
+                    assert any(f"» — {query['speaker']}, " in text for text in sent), sent
             for line in truth["furniture"]:
                 for result in await _inline(h, line[:40]):
                     text = parse_html(result["input_message_content"]["message_text"])[0]
                     assert line not in text, (name, line)
+
+
+def _attributed_runs(text: str) -> list[tuple[str, str]]:
+    """``Name: «words»`` runs of a summary as (name, words)."""
+    return re.findall(r"^([^\n:«»]{3,60}): «(.+?)»\.?$", text, flags=re.MULTILINE)
+
+
+async def test_summaries_of_round_tables_quote_each_expert_under_their_own_name(
+    tmp_path: Path,
+) -> None:
+    ids = await _publish_all(tmp_path / "bot.sqlite3")
+    several = ["two-experts.txt", "two-experts-dash.txt"]
+    async with running_bot(tmp_path, seed=False) as h:
+        for name in several:
+            truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+            source = (INGEST / name).read_text(encoding="utf-8")
+            experts = {s["name"] for s in truth["speakers"]}
+            await h.say(READER, f"/start {ids[name]}")
+            runs = []
+            for view in ("short", "long", ""):
+                messages = await h.say(READER, f"/summary {view}".strip())
+                runs += _attributed_runs("\n".join(parse_html(m.text)[0] for m in messages))
+            assert runs, name
+            for who, words in runs:
+                assert who in experts, (name, who)
+                # every sentence quoted under a name is in a paragraph that person said
+                surname = who.split()[-1]
+                for sentence in re.split(
+                    r"(?<=[.!?…])\s+", words.replace("„", "«").replace("“", "»")
+                ):
+                    paragraph = next(p for p in source.split("\n") if sentence[:40] in p)
+                    other = (experts - {who}).pop().split()[-1]
+                    assert surname[:4] in paragraph[:60] or other[:4] not in paragraph[:60], (
+                        name,
+                        who,
+                        sentence,
+                    )

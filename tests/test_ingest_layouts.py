@@ -12,16 +12,9 @@ from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare
 
 INGEST = Path(__file__).parent / "data" / "ingest"
-LAYOUTS = [
-    "bare-question.txt",
-    "numbered.txt",
-    "numbered-paren.txt",
-    "numbered-vopros.txt",
-    "web-furniture.txt",
-    "caps-labels.txt",
-    "initial-labels.txt",
-    "english-qa.txt",
-]
+# every plain-text interview with its truth (tests/data/ingest/README.md), the blind-written
+# ``blind-*`` ones included
+LAYOUTS = sorted(p.name for p in INGEST.glob("*.txt") if (INGEST / f"{p.name}.truth.json").exists())
 
 
 @pytest.mark.parametrize("name", LAYOUTS)
@@ -36,6 +29,20 @@ def test_turns_and_answers_match_the_truth(name: str) -> None:
         segments = expected["segments"]
         assert answer.startswith(segments[0]["starts"]), (turn.number, answer[:60])
         assert answer.endswith(segments[-1]["ends"]), (turn.number, answer[-60:])
+
+
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_every_answer_segment_is_attributed_to_its_speaker(name: str) -> None:
+    truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+    interview = parse_interview(decode_source((INGEST / name).read_bytes()))
+    assert [p.name for p in interview.experts] == [s["name"] for s in truth["speakers"]]
+    for turn, expected in zip(interview.turns, truth["turns"], strict=True):
+        segments = turn.segments
+        assert [s.speaker or interview.speaker for s in segments] == [
+            s["speaker"] for s in expected["segments"]
+        ], turn.number
+        for segment, truth_segment in zip(segments, expected["segments"], strict=True):
+            assert segment.paragraphs[0].startswith(truth_segment["starts"]), turn.number
 
 
 @pytest.mark.parametrize("name", LAYOUTS)

@@ -25,7 +25,8 @@ _CREDIT_ANYWHERE = re.compile(
     r"photos?|image|video|credits?)\s*:\s*\S"
     r"|фото\s+(?:из\s+открытых\s+источников|пресс-службы|автора|предоставлен\w*)"
     r"|(?:беседовал[аи]?|интервью\s+взял[аи]?|записал[аи]?|подготовил[аи]?|"
-    r"interview(?:ed)?\s+by|photo\s+by)\s+[A-ZА-ЯЁ])",
+    r"interview(?:ed)?\s+by|photo\s+by)\s+[A-ZА-ЯЁ]"
+    r"|by\s+[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,3}$)",
     re.IGNORECASE,
 )
 _FURNITURE = re.compile(
@@ -36,7 +37,14 @@ _FURNITURE = re.compile(
     r"подписывайтесь\b|подпишитесь\b|subscribe\s+to\b|follow\s+us\b|"
     r"(?:реклама|advertisement|на\s+правах\s+рекламы|партн[её]рский\s+материал|sponsored)\s*\.?$|"
     r"©|\(c\)\s|copyright\b|все\s+права\s+защищены|all\s+rights\s+reserved|"
-    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$"
+    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$|"
+    r"\[(?:[^\]\[a-zа-яё]{2,40}|(?:soundbite|music|laughter|laughs|applause|crosstalk|inaudible|"
+    r"смех|смеётся|смеется|музыка|аплодисменты|неразборчиво|пауза)[^\]]{0,30})\]\.?$|"
+    r"(?:поделиться|share|комментари[ийя]|comments?)\s*(?:\(\d+\)|\d+)?\s*:?$|"
+    r"(?:нашли\s+ошибку|просмотр(?:ов|ы)\s*:|оцените\s+(?:материал|статью)|"
+    r"следите\s+за\s+(?:нами|новостями)|присоединяйтесь\s+к\s+нам)\b|"
+    r"(?:this\s+)?interview\s+(?:has\s+been|was)\s+(?:edited|condensed|lightly\s+edited)\b|"
+    r"интервью\s+(?:было\s+)?(?:отредактировано|сокращено|публикуется\s+в\s+сокращении)"
     r")",
     re.IGNORECASE,
 )
@@ -65,6 +73,17 @@ _NOTE = re.compile(
 )
 
 
+# "Главная / Общество / Туризм", "03.12.2025, 10:41 · Просмотров: 2 418"
+_BREADCRUMBS = re.compile(r"^[\w«»\"' -]{1,30}(?:\s+[/›>»|]\s+[\w«»\"' -]{1,30}){2,}$")
+_DATE_LINE = re.compile(
+    r"^(?:\d{1,2}\s+[а-яё]+\s+\d{4}(?:\s*г(?:ода|\.)?)?|[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4})"
+    r"(?:,?\s+(?:в\s+)?\d{1,2}:\d{2})?$"
+)
+_TIMESTAMP = re.compile(
+    r"^\d{1,2}[./]\d{1,2}[./]\d{2,4}(?:,?\s+\d{1,2}:\d{2})?(?:\s*[·|•,]\s*.{0,40})?$"
+)
+
+
 def is_furniture(paragraph: str) -> bool:
     """A line of the page around the interview: a dateline, "read also", a source, tags, a call
     to subscribe, an ad marker, a broadcast cue, a copyright line or a background note."""
@@ -72,7 +91,9 @@ def is_furniture(paragraph: str) -> bool:
         return True
     if len(paragraph) > MAX_FURNITURE_CHARS:
         return False
-    if _FURNITURE.match(paragraph):
+    if _FURNITURE.match(paragraph) or _BREADCRUMBS.match(paragraph):
+        return True
+    if _TIMESTAMP.match(paragraph) or _DATE_LINE.match(paragraph):
         return True
     dateline = _DATELINE.match(paragraph)
     return dateline is not None and dateline.end() == len(paragraph)

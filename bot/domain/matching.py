@@ -555,12 +555,14 @@ def _min_span(lists: list[list[int]]) -> int:
 
 
 def rank_key(
-    rel: Relevance, age: int, quality: float, quote_id: int
-) -> tuple[int, int, int, int, int, int, float, int]:
+    rel: Relevance, age: int, quality: float, quote_id: int, context: int = 0
+) -> tuple[int, int, int, int, int, int, int, float, int]:
     """Sort key, ascending = best first. ``age`` ranks the piece's publication among the
-    candidates' (0 = newest)."""
+    candidates' (0 = newest); ``context`` is how many query words the quote's whole answer
+    matches (a reader recalls the answer, not always the one sentence)."""
     return (
         -rel.coverage,
+        -context,
         -rel.proximity,
         -rel.strength,
         age,

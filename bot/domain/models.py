@@ -7,12 +7,28 @@ from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """Consecutive answer paragraphs of one speaker (``None``: the piece's speaker)."""
+
+    speaker: str | None
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
-    """One question and its answer. ``number`` is 1-based, as readers see it."""
+    """One question and its answer. ``number`` is 1-based, as readers see it.
+
+    ``speakers`` names who said each answer paragraph (parallel to ``answer``) when the piece
+    has several experts; empty when the piece's one speaker said all of it."""
 
     number: int
     question: tuple[str, ...]  # paragraphs
     answer: tuple[str, ...]  # paragraphs
+    speakers: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.speakers and len(self.speakers) != len(self.answer):
+            raise ValueError("one speaker per answer paragraph")
 
     @property
     def question_text(self) -> str:
@@ -22,6 +38,29 @@ class Turn:
     def answer_text(self) -> str:
         return "\n".join(self.answer)
 
+    def speaker_at(self, paragraph: int) -> str | None:
+        return self.speakers[paragraph] if self.speakers else None
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The answer split where the speaker changes."""
+        segments: list[Segment] = []
+        for index, paragraph in enumerate(self.answer):
+            speaker = self.speaker_at(index)
+            if segments and segments[-1].speaker == speaker:
+                last = segments.pop()
+                segments.append(Segment(speaker, (*last.paragraphs, paragraph)))
+            else:
+                segments.append(Segment(speaker, (paragraph,)))
+        return tuple(segments)
+
+    def speaker_of(self, sentence: str) -> str | None:
+        """Who said ``sentence`` (a sentence of this answer)."""
+        for index, paragraph in enumerate(self.answer):
+            if sentence in paragraph:
+                return self.speaker_at(index)
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Quote:
@@ -30,6 +69,15 @@ class Quote:
     turn_number: int
     position: int  # 0-based index of the sentence within the answer
     text: str
+    speaker: str | None = None  # when not the piece's speaker (several experts)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone who speaks in a piece, as the lead introduces them."""
+
+    name: str
+    role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +91,8 @@ class Interview:
     credits: tuple[str, ...] = ()
     speaker: str | None = None
     dropped: tuple[str, ...] = ()  # the page around the interview (datelines, "read also", ads…)
+    experts: tuple[Person, ...] = ()  # who answers, in order of appearance
+    interviewer: str | None = None  # the label or name questions are asked under
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,15 +17,23 @@ import codecs
 import hashlib
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import pairwise
 
 from bot.domain.furniture import is_credit, is_credit_anywhere, is_furniture, strip_dateline
 from bot.domain.language import shorten, split_sentences
 from bot.domain.models import Interview, Quote, Turn
+from bot.domain.speakers import (
+    ANSWER_KEYS,
+    QUESTION_KEYS,
+    Mark,
+    expert_in,
+    full_name,
+    people,
+    same_surname,
+    speaker_mark,
+)
 
 MAX_SOURCE_BYTES = 2_000_000
 MAX_TITLE_CHARS = 100
@@ -221,27 +229,6 @@ def _lines(text: str) -> list[_Line]:
 
 _DASH_TURN = re.compile(r"^[—–-]\s*(?=\S)")
 _DASH_TURN_STRICT = re.compile(r"^(?:[—–]\s?|-\s)(?=\S)")
-_LABEL = re.compile(
-    r"^(?P<label>[A-ZА-ЯЁ][\w.\-]{0,24}(?:\s[A-ZА-ЯЁ][\w.\-]{0,24}){0,2})\s?:\s*(?P<rest>.*)$"
-)
-_QUESTION_LABELS = {
-    "вопрос",
-    "в",
-    "q",
-    "question",
-    "корр",
-    "корреспондент",
-    "журналист",
-    "интервьюер",
-    "interviewer",
-    "ведущий",
-    "ведущая",
-}
-_ANSWER_LABELS = {"ответ", "о", "a", "answer"}
-
-
-def _label_key(label: str) -> str:
-    return label.strip().rstrip(".").lower()
 
 
 @dataclass(slots=True)
@@ -250,6 +237,7 @@ class _Item:
 
     paragraphs: list[str]
     label: str | None = None
+    speakers: list[str | None] = field(default_factory=list)  # per paragraph, when labelled
 
 
 def parse_interview(
@@ -276,17 +264,24 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
     if not lines:
         raise ParseError(ParseProblem.EMPTY, "the file is empty")
     lines, credits_inside, dropped = _drop_furniture(lines)
-    a_label = None
+    labelled = None
     strong = {i: line.text for i, line in enumerate(lines) if line.strong and _bold_question(line)}
-    labelled = _labelled_layout(lines) if len(strong) < 2 else None
     if len(strong) >= 2:
         start, items, closing = _turns_from_questions(lines, strong)
-    elif labelled is not None:
-        start, items, closing, a_label = labelled
+    elif (labelled := _labelled_layout(lines)) is not None:
+        start, items, closing = labelled.start, labelled.items, labelled.closing
+        dropped += labelled.signoff
     else:
         start, items, closing = _dash_layout(lines)
-        if len(items) < 2:
-            start, items, closing = _numbered_layout(lines) or _question_layout(lines)
+        numbered = _numbered_layout(lines)
+        # a numbered interview may quote a dialogue in dashes; a dash one may hold a numbered
+        # list: the layout that finds more turns is the interview's own
+        if numbered is not None and len(numbered[1]) > len(items):
+            start, items, closing = numbered
+        elif len(items) < 2:
+            start, items, closing = _question_layout(lines)
+    items, signoff = _without_signoff(items)
+    dropped += signoff
     if len(items) < 2:
         raise ParseError(
             ParseProblem.NO_TURNS,
@@ -302,11 +297,14 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
     lead = [line.text for line in lines[:start]]
     lead, credits_before = _split_credits(lead)
     closing, credits_after = _split_credits(closing)
+    experts = labelled.experts if labelled else []
+    several = len(experts) > 1
     turns = tuple(
         Turn(
             number=i // 2 + 1,
             question=tuple(items[i].paragraphs),
             answer=tuple(items[i + 1].paragraphs),
+            speakers=tuple(items[i + 1].speakers) if several else (),
         )
         for i in range(0, len(items), 2)
     )
@@ -316,6 +314,13 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
         raise ParseError(
             ParseProblem.NO_TITLE, "the piece has no lead to take a title from; pass --title"
         )
+    if speaker and speaker.strip():
+        chosen_speaker: str | None = speaker.strip()
+    elif experts:
+        chosen_speaker = ", ".join(experts)
+    else:
+        chosen_speaker = _derive_speaker(lead, turns) or expert_in(chosen_title, lead)
+    context = " ".join([chosen_title, *lead])
     return Interview(
         title=chosen_title,
         lead=tuple(lead),
@@ -323,8 +328,35 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
         closing=tuple(closing),
         credits=tuple(credits_before + credits_inside + credits_after),
         dropped=tuple(dropped),
-        speaker=(speaker.strip() or None) if speaker else _derive_speaker(lead, turns, a_label),
+        speaker=chosen_speaker,
+        experts=people(experts or ([chosen_speaker] if chosen_speaker else []), context),
+        interviewer=labelled.interviewer if labelled else None,
     )
+
+
+_THANKS = re.compile(
+    r"^(?:и\s+вам\s+|вам\s+)?(?:спасибо|благодарю|благодарим|thank\s+you|thanks)\b", re.IGNORECASE
+)
+MAX_THANKS_CHARS = 150
+
+
+def _without_signoff(items: list[_Item]) -> tuple[list[_Item], list[str]]:
+    """The interviewer's closing thanks ("— Спасибо за беседу!", and the expert's "— Спасибо
+    вам.") is not a turn: it is left out and reported with the furniture."""
+
+    def thanks(item: _Item, limit: int = MAX_THANKS_CHARS) -> bool:
+        text = " ".join(item.paragraphs)
+        return len(text) <= limit and not _asks(text) and bool(_THANKS.match(text))
+
+    if len(items) % 2 and len(items) > 2 and thanks(items[-1]):
+        return items[:-1], items[-1].paragraphs
+    if (
+        len(items) > 4
+        and thanks(items[-2])
+        and (thanks(items[-1]) or len(items[-1].paragraphs[0]) < 60)
+    ):
+        return items[:-2], [*items[-2].paragraphs, *items[-1].paragraphs]
+    return items, []
 
 
 def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[str]]:
@@ -400,6 +432,9 @@ _REQUEST = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTION_CHARS = 400
+_ANSWER_OPENER = re.compile(
+    r"^(?:потому\s+что|да|нет|конечно|безусловно|because|yes|no|of\s+course)\b", re.IGNORECASE
+)
 
 
 def _bold_question(line: _Line) -> bool:
@@ -417,9 +452,18 @@ def _reads_as_question(text: str) -> bool:
     or more in the first person), or it is a short request ("Расскажите о планах.")."""
     if len(text) > MAX_QUESTION_CHARS:
         return False
+    sentences = split_sentences(text)
     if _asks(text):
-        sentences = split_sentences(text)
         return len(sentences) < 3 or not _FIRST_PERSON.search(" ".join(sentences[:-1]))
+    if 2 <= len(sentences) <= 3 and len(text) <= 250 and _asks(sentences[0]):
+        # "Что с безопасностью? В прошлом сезоне были жалобы…": the question, then its context
+        # (not an answer that opens on a rhetorical one: "Почему? Потому что…")
+        rest = " ".join(sentences[1:])
+        return (
+            (len(sentences[0].split()) >= 3 or len(text) <= MAX_ASKED_BACK_CHARS)
+            and not _FIRST_PERSON.search(text)
+            and not _ANSWER_OPENER.match(rest)
+        )
     return len(text) <= 200 and _REQUEST.match(text) is not None and len(split_sentences(text)) == 1
 
 
@@ -429,11 +473,34 @@ def _question_layout(lines: list[_Line]) -> Layout:
     up to the next one are its answer. Consecutive question paragraphs are one question."""
     questions: dict[int, str] = {}
     for index, line in enumerate(lines[1:], start=1):
-        if _reads_as_question(line.text):
+        if _reads_as_question(line.text) and not _asked_back(lines, index, questions):
             questions[index] = line.text
     if len(questions) < 2:
         return len(lines), [], []
     return _turns_from_questions(lines, questions)
+
+
+_RHETORICAL = re.compile(
+    r"^(?:а\s+)?(?:знаете|представляете|понимаете|видите\s+ли|угадайте|догадайтесь|"
+    r"you\s+know|guess\s+what)\b",
+    re.IGNORECASE,
+)
+_SELF_REPLY = re.compile(
+    r"^(?:вот\b|так\s+вот|именно|то-то|никто\b|ни\s+один|то\s+есть\s+нет|exactly|nobody)",
+    re.IGNORECASE,
+)
+MAX_ASKED_BACK_CHARS = 80
+
+
+def _asked_back(lines: list[_Line], index: int, questions: dict[int, str]) -> bool:
+    """A question the expert asks inside their answer: a rhetorical opener right after the
+    interviewer's question ("Знаете, сколько получает учитель…?"), or a short question that
+    the next paragraph answers itself ("А вы бы поехали?" — "Вот и они не хотят.")."""
+    text = lines[index].text
+    if index - 1 in questions and _RHETORICAL.match(text):
+        return True
+    following = lines[index + 1].text if index + 1 < len(lines) else ""
+    return len(text) <= MAX_ASKED_BACK_CHARS and _SELF_REPLY.match(following) is not None
 
 
 def _turns_from_questions(lines: list[_Line], questions: dict[int, str]) -> Layout:
@@ -453,10 +520,14 @@ def _turns_from_questions(lines: list[_Line], questions: dict[int, str]) -> Layo
 
 
 def _dash_layout(lines: list[_Line]) -> tuple[int, list[_Item], list[str]]:
+    dashed = [i for i, line in enumerate(lines) if _DASH_TURN_STRICT.match(line.text)]
+    # turns separated by blank lines: a dash line without one before it is a list item ("- …"),
+    # and a dash paragraph after one ending with a colon is speech the expert quotes
+    spaced = sum(lines[i].gap_before for i in dashed[1:]) * 2 > len(dashed) - 1
     openers = {
-        i: _Item([_DASH_TURN.sub("", line.text)])
-        for i, line in enumerate(lines)
-        if _DASH_TURN_STRICT.match(line.text)
+        i: _Item([_DASH_TURN.sub("", lines[i].text)])
+        for i in dashed
+        if not spaced or i == dashed[0] or (lines[i].gap_before and not _quoted_speech(lines, i))
     }
     if not openers:
         return len(lines), [], []
@@ -503,43 +574,142 @@ def _assemble(lines: list[_Line], openers: dict[int, _Item]) -> tuple[int, list[
     return first, items, closing
 
 
-def _labelled_layout(
-    lines: list[_Line],
-) -> tuple[int, list[_Item], list[str], str] | None:
-    labelled = [(i, m) for i, line in enumerate(lines) if (m := _LABEL.match(line.text))]
-    counts = Counter(_label_key(m["label"]) for _, m in labelled)
-    if len(counts) < 2:
+@dataclass(slots=True)
+class _Labelled:
+    """What the speaker-label layout found."""
+
+    start: int
+    items: list[_Item]
+    closing: list[str]
+    signoff: list[str]  # the interviewer's closing words ("That was…", "Спасибо за беседу.")
+    experts: list[str]  # full names, in order of appearance
+    interviewer: str | None
+
+
+def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
+    """Turns opened by speaker labels: one interviewer ("Корр.:", "Модератор:", "Q:", "…, HOST:"
+    or whoever speaks first) and one or more experts, whose labels may change form ("DANA
+    SEITOVA, HOST:" then "SEITOVA:") and may follow a dash ("— Цой: …", questions then being the
+    unlabelled dash paragraphs). An answer is every expert paragraph up to the next question;
+    each paragraph keeps its speaker. A label-like phrase inside an answer ("Простой пример: …")
+    is not a speaker: an expert's label answers a question at least once or names someone the
+    lead introduces."""
+    marks = {i: m for i, line in enumerate(lines) if (m := speaker_mark(line.text))}
+    if len(marks) < 2:
         return None
-    (first_key, first_n), (second_key, second_n) = counts.most_common(2)
-    if min(first_n, second_n) < 1 or (
-        first_n + second_n < 4 and not ({first_key, second_key} & _QUESTION_LABELS)
-    ):
+    asking = {m.key for m in marks.values() if m.asks}
+    dash_questions: set[int] = set()
+    if not asking:
+        dashed = sum(m.dashed for m in marks.values())
+        bare = {i for i, line in enumerate(lines) if i not in marks and _DASH_TURN.match(line.text)}
+        opener = next((m.key for m in marks.values() if m.key not in ANSWER_KEYS), None)
+        # unlabelled questions right before a labelled answer ("…?" then "ЖУМАБАЕВА: …")
+        asked = {
+            i
+            for i, line in enumerate(lines)
+            if i not in marks and i + 1 in marks and _reads_as_question(line.text)
+        }
+        if dashed * 2 > len(marks) and len(bare) >= 2:
+            dash_questions = {i for i in bare if not _quoted_speech(lines, i)}
+        elif opener is None:
+            return None
+        elif len(asked) >= 2 and not _mostly_asks(lines, marks, opener):
+            dash_questions = asked
+        else:
+            asking = {opener}
+
+    def asks(index: int) -> bool:
+        mark = marks.get(index)
+        return index in dash_questions if mark is None else mark.key in asking
+
+    opening = [i for i in sorted({*marks, *dash_questions}) if asks(i)]
+    if len(opening) < 2:
         return None
-    pair = {first_key, second_key}
-    # the questioner: a known interviewer label, else whoever speaks first
-    order = [_label_key(m["label"]) for _, m in labelled if _label_key(m["label"]) in pair]
-    q_key = next((k for k in pair if k in _QUESTION_LABELS), None)
-    if q_key is None:
-        q_key = next((k for k in pair if k not in _ANSWER_LABELS), order[0])
-    turn_lines = [(i, m) for i, m in labelled if _label_key(m["label"]) in pair]
-    # labels must alternate (question first); otherwise this is not a labelled interview
-    keys = [_label_key(m["label"]) for _, m in turn_lines]
-    if keys[0] != q_key or any(a == b for a, b in pairwise(keys)):
+    first = opening[0]
+    context = " ".join(line.text for line in lines[:first])
+    answering: set[str] = set()
+    previous_asks = False
+    for index in sorted({*marks, *dash_questions}):
+        if index < first:
+            continue
+        mark = marks.get(index)
+        if (
+            mark is not None
+            and not asks(index)
+            and (previous_asks or mark.key in ANSWER_KEYS or _introduced(mark, context))
+        ):
+            answering.add(mark.key)
+        previous_asks = asks(index)
+    if not answering:
         return None
-    if len(turn_lines) < 2:
+    forms: dict[str, list[str]] = {}
+    for mark in marks.values():
+        forms.setdefault(mark.key, []).append(mark.label)
+    names = {key: full_name(forms[key], context) for key in answering if key not in ANSWER_KEYS}
+    if not asking & set(forms) and not dash_questions:
         return None
-    openers = {}
-    a_label = ""
-    for index, match in turn_lines:
-        rest = match["rest"].strip()
-        openers[index] = _Item([rest] if rest else [], label=match["label"])
-        if _label_key(match["label"]) != q_key:
-            a_label = match["label"]
-    first, items, closing = _assemble(lines, openers)
+    items: list[_Item] = []
+    closing: list[str] = []
+    speaker: str | None = None
+    last = max(i for i in {*marks, *dash_questions} if asks(i) or marks[i].key in answering)
+    for index in range(first, len(lines)):
+        mark = marks.get(index)
+        if index > last and (closing or lines[index].gap_before or is_credit(lines[index].text)):
+            closing.append(lines[index].text)  # see _assemble: after the last turn's paragraph
+            continue
+        if asks(index):
+            text = mark.rest if mark is not None else _DASH_TURN.sub("", lines[index].text)
+            if len(items) % 2 == 0:
+                items.append(_Item([], label=mark.label if mark else None))
+            if text:
+                items[-1].paragraphs.append(text)
+            continue
+        if mark is not None and mark.key in answering:
+            speaker = names.get(mark.key)
+            if len(items) % 2 == 1:
+                items.append(_Item([], label=mark.label))
+            text = mark.rest
+        else:
+            text = lines[index].text
+        if text:
+            items[-1].paragraphs.append(text)
+            if len(items) % 2 == 0:
+                items[-1].speakers.append(speaker)
+    signoff: list[str] = []
+    if len(items) % 2 == 1 and not any(_asks(p) for p in items[-1].paragraphs):
+        signoff = items.pop().paragraphs
     for item in items:
         if not item.paragraphs:
             raise ParseError(ParseProblem.EMPTY_TURN, f"a turn labelled {item.label!r} has no text")
-    return first, items, closing, a_label
+    experts = list(dict.fromkeys(s for item in items[1::2] for s in item.speakers if s))
+    asker = next((marks[i] for i in opening if i in marks), None)
+    interviewer = None
+    if asker is not None:  # "Корр." as written; "DANA SEITOVA, HOST" as "Dana Seitova"
+        personal = asker.key not in QUESTION_KEYS
+        interviewer = full_name(forms[asker.key], context) if personal else asker.label
+    return _Labelled(first, items, closing, signoff, experts, interviewer)
+
+
+def _mostly_asks(lines: list[_Line], marks: dict[int, Mark], key: str) -> bool:
+    """Most paragraphs under this label ask something: the label is the interviewer's."""
+    said = [
+        mark.rest or (lines[i + 1].text if i + 1 < len(lines) else "")
+        for i, mark in marks.items()
+        if mark.key == key
+    ]
+    return sum(_asks(text) or _REQUEST.match(text) is not None for text in said) * 2 >= len(said)
+
+
+def _introduced(mark: Mark, context: str) -> bool:
+    """The label is the surname of someone the lead names."""
+    surname = mark.label.split()[-1].strip(".")
+    return any(same_surname(surname, word) for word in re.findall(r"\b[A-ZА-ЯЁ][\w'’-]+", context))
+
+
+def _quoted_speech(lines: list[_Line], index: int) -> bool:
+    """A dash paragraph right after one that ends with a colon ("Я ему говорю:") is speech the
+    expert quotes, not a turn."""
+    return index > 0 and lines[index - 1].text.rstrip().endswith(":")
 
 
 def _split_credits(paragraphs: list[str]) -> tuple[list[str], list[str]]:
@@ -571,20 +741,9 @@ def _title_and_lead(lead: list[str]) -> tuple[str, list[str]]:
 _ADDRESS = re.compile(r"^([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?: [А-ЯЁ][а-яё]+)?),\s")
 
 
-def _derive_speaker(
-    lead: list[str], turns: tuple[Turn, ...], answer_label: str | None
-) -> str | None:
+def _derive_speaker(lead: list[str], turns: tuple[Turn, ...]) -> str | None:
     """The interviewee, when the text says so reliably; else ``None``."""
     lead_text = " ".join(lead)
-    if answer_label and _label_key(answer_label) not in _ANSWER_LABELS:
-        label = answer_label.strip()
-        if " " in label:  # "Алия Сейткали:" is the full name already
-            return label
-        # "Иванов:" — the lead may give the first name: "…эксперт Сергей Иванов"
-        for named in re.finditer(rf"\b([А-ЯЁ][а-яё]+) {re.escape(label)}\b", lead_text):
-            if _is_first_name(named.group(1)):
-                return f"{named.group(1)} {label}"
-        return label
     if not turns:
         return None
     address = _ADDRESS.match(turns[0].question[0])
@@ -608,12 +767,13 @@ def _is_first_name(word: str) -> bool:
 
 
 def extract_quotes(interview: Interview) -> list[Quote]:
-    """Every sentence of every answer, tied to its turn."""
+    """Every sentence of every answer, tied to its turn and, with several experts, its speaker."""
     quotes: list[Quote] = []
     for turn in interview.turns:
         position = 0
-        for paragraph in turn.answer:
+        for index, paragraph in enumerate(turn.answer):
+            speaker = turn.speaker_at(index)
             for sentence in split_sentences(paragraph):
-                quotes.append(Quote(turn.number, position, sentence))
+                quotes.append(Quote(turn.number, position, sentence, speaker))
                 position += 1
     return quotes

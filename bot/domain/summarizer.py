@@ -28,13 +28,13 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 from bot.domain.furniture import is_credit
 from bot.domain.language import ENGLISH_STOPWORDS, morph, shorten, split_sentences, stem, words
-from bot.domain.models import Interview, Summary
+from bot.domain.models import Interview, Summary, Turn
 from bot.domain.readable import (
     Kind,
     answers_kind,
@@ -631,16 +631,22 @@ _QUESTION_TERMS = frozenset(
 )
 
 
-def attributable(answers: Sequence[str]) -> list[str]:
-    """The answers plus each of their sentences as a summary shows it (repaired), so that a view
-    can still tell the expert's words from the newsroom's by looking them up."""
-    repaired = [
-        fixed
-        for answer in answers
-        for sentence in split_sentences(" ".join(answer.split()))
-        if (fixed := repair(sentence)) != sentence.strip()
-    ]
-    return [*answers, *repaired]
+def attributable(turns: Sequence[Turn]) -> tuple[Turn, ...]:
+    """The turns with each answer paragraph followed by its sentences as a summary shows them
+    (repaired), so that a view looking a summary sentence up in the answers still finds it —
+    and in the paragraph whose speaker said it."""
+    out = []
+    for turn in turns:
+        paragraphs = []
+        for paragraph in turn.answer:
+            repaired = [
+                fixed
+                for sentence in split_sentences(paragraph)
+                if (fixed := repair(sentence)) != sentence.strip()
+            ]
+            paragraphs.append("\n".join([paragraph, *repaired]))
+        out.append(replace(turn, answer=tuple(paragraphs)))
+    return tuple(out)
 
 
 # -- the summary ---------------------------------------------------------------------------------

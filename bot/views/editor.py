@@ -15,8 +15,10 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
+from bot.domain.models import Interview
 from bot.domain.outbox import Broadcast, SubscriberCounts
 from bot.domain.parsing import ParseError, ParseProblem
+from bot.domain.review import Concern, Finding, review
 from bot.views.callbacks import DraftAction
 from bot.views.keyboards import button, markup
 from bot.views.notification import notification_sentences, notification_text
@@ -28,38 +30,90 @@ if TYPE_CHECKING:
 TITLE_CHARS = 80
 
 
+OUTLINE_TURNS = 20
+OUTLINE_CHARS = 60
+
+
+def _outline(interview: Interview) -> list[str]:
+    """Each question with who answers it, so the editor sees the turns the bot found."""
+    lines = []
+    for turn in interview.turns[:OUTLINE_TURNS]:
+        who = ", ".join(dict.fromkeys(s.speaker or interview.speaker or "—" for s in turn.segments))
+        question = shorten(turn.question_text, OUTLINE_CHARS)
+        lines.append(f"{turn.number}. {escape(question)} → <i>{escape(who)}</i>")
+    if len(interview.turns) > OUTLINE_TURNS:
+        lines.append("…")
+    return lines
+
+
+def finding_text(finding: Finding) -> str:
+    match finding.concern:
+        case Concern.NO_SPEAKER:
+            return _("nobody is named as the speaker: name them in the lead")
+        case Concern.UNKNOWN_SPEAKER:
+            return _("the speaker {name} is not named in the headline or the lead").format(
+                name=finding.name
+            )
+        case Concern.LONG_ANSWER:
+            return _(
+                "answer {n} is far longer than the others: did it swallow the next question?"
+            ).format(n=finding.turn)
+        case Concern.EMPTY_ANSWER:
+            return _("answer {n} is empty").format(n=finding.turn)
+        case _:
+            assert_never(finding.concern)
+
+
 def preview(
     prepared: Prepared, file_name: str, subscribers: int, draft_id: str
 ) -> tuple[str, str, InlineKeyboardMarkup]:
     """The editor's preview: a summary of the draft, then the notification exactly as readers
     will see it, under which the Publish/Cancel buttons sit."""
     interview = prepared.interview
-    info = "\n".join(
-        [
-            _("<b>Preview of {file}</b>").format(file=escape(shorten(file_name, TITLE_CHARS))),
-            _("Title: {title}").format(title=escape(interview.title)),
-            _("Speaker: {speaker}").format(speaker=escape(interview.speaker or "—")),
-            _("Questions: {count}").format(count=len(interview.turns)),
-            _("Subscribers who will get it: {count}").format(count=subscribers),
-            "",
-            _(
-                "The notification as readers will see it is below; under it they get the "
-                "buttons “Questions ({count})” and “Unsubscribe”."
-            ).format(count=len(interview.turns)),
-        ]
-    )
+    findings = review(interview)
+    speakers = [
+        escape(f"{p.name} ({p.role})" if p.role else p.name) for p in interview.experts
+    ] or ["—"]
+    lines = [
+        _("<b>Preview of {file}</b>").format(file=escape(shorten(file_name, TITLE_CHARS))),
+        _("Title: {title}").format(title=escape(interview.title)),
+        _("Speaker: {speaker}").format(speaker="; ".join(speakers)),
+    ]
+    if interview.interviewer:
+        lines.append(_("Questions asked by: {who}").format(who=escape(interview.interviewer)))
+    lines.append(_("Questions: {count}").format(count=len(interview.turns)))
+    lines += _outline(interview)
+    if interview.dropped or interview.credits:
+        lines.append(
+            _("Left out as page furniture and credits: {count}").format(
+                count=len(interview.dropped) + len(interview.credits)
+            )
+        )
+    if findings:
+        lines.append(_("<b>⚠ Check before publishing:</b>"))
+        lines += [f"• {escape(finding_text(finding))}" for finding in findings]
+    lines += [
+        _("Subscribers who will get it: {count}").format(count=subscribers),
+        "",
+        _(
+            "The notification as readers will see it is below; under it they get the "
+            "buttons “Questions ({count})” and “Unsubscribe”."
+        ).format(count=len(interview.turns)),
+    ]
+    info = "\n".join(lines)
     text = notification_text(
         interview.title,
         interview.speaker,
         datetime.now(UTC),
         notification_sentences(prepared.summary.text, interview.lead),
-        [turn.answer_text for turn in interview.turns],
+        interview.turns,
     )
-    publish_label = (
-        _("✅ Publish and send to {count}").format(count=subscribers)
-        if subscribers
-        else _("✅ Publish")
-    )
+    if any(f.concern.blocking for f in findings):  # publishing anyway is an explicit decision
+        publish_label = _("⚠ Publish anyway")
+    elif subscribers:
+        publish_label = _("✅ Publish and send to {count}").format(count=subscribers)
+    else:
+        publish_label = _("✅ Publish")
     keyboard = markup(
         [
             button(publish_label, DraftAction(draft=draft_id, publish=True)),

@@ -9,7 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
-from bot.domain.models import Piece
+from bot.domain.models import Piece, Turn
 from bot.domain.summarizer import attributable
 from bot.views.callbacks import PieceView, View, Where
 from bot.views.keyboards import button, markup
@@ -25,7 +25,7 @@ def notification_text(
     speaker: str | None,
     when: datetime,
     sentences: Sequence[str],
-    answers: Sequence[str] = (),
+    turns: Sequence[Turn] = (),
 ) -> str:
     """One message: the title, the byline and the summary, the expert's words attributed as in
     /summary; whole sentences, as many as fit a notification."""
@@ -36,7 +36,8 @@ def notification_text(
         if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
             break
         kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
-    blocks += summary_blocks(kept, attributable(answers), speaker)
+    # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
+    blocks += summary_blocks(kept, attributable(turns), speaker)
     return render(blocks)[0]
 
 
@@ -51,7 +52,7 @@ def notification(piece: Piece) -> tuple[str, InlineKeyboardMarkup]:
         piece.speaker,
         piece.published_at,
         notification_sentences(piece.summary.text, piece.lead),
-        [turn.answer_text for turn in piece.turns],
+        piece.turns,
     )
     questions = button(
         _("Questions ({count})").format(count=len(piece.turns)),

@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
-from bot.domain.models import Piece, PieceInfo
+from bot.domain.models import Piece, PieceInfo, Turn
 from bot.domain.summarizer import attributable
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.views.keyboards import button, markup
@@ -121,8 +121,8 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
     if not sentences:
         sentences = piece.lead
     # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
-    answers = attributable([turn.answer_text for turn in piece.turns])
-    blocks = [*_header(piece), *summary_blocks(sentences, answers, piece.speaker)]
+    turns = attributable(piece.turns)
+    blocks = [*_header(piece), *summary_blocks(sentences, turns, piece.speaker)]
     variants = [
         button(label, PieceView(piece=piece.id, view=target))
         for label, target, available in (
@@ -162,7 +162,8 @@ def questions_screen(piece: Piece, page: int = 0) -> Screen:
         blocks.append(Block(f"{turn.number}. {shorten(turn.question_text, LIST_QUESTION_CHARS)}"))
         gist = gists[turn.number - 1] if turn.number <= len(gists) else ""
         if gist:
-            blocks.append(Block(f"→ {gist}", "i", gap=False))
+            by = turn.speaker_of(gist) if turn.speakers else None  # several experts: whose?
+            blocks.append(Block(f"→ {by}: {gist}" if by else f"→ {gist}", "i", gap=False))
     nav = []
     if page > 0:
         nav.append(button("◀", PieceView(piece=piece.id, view=View.QUESTIONS, page=page - 1)))
@@ -198,7 +199,7 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
             "i",
         ),
         *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
-        *_answer_blocks(piece.speaker, turn.answer),
+        *_answer_blocks(piece.speaker, turn),
     ]
     if number == len(piece.turns):  # the newsroom's closing follows the last answer, set apart
         blocks += [Block(paragraph, "i") for paragraph in piece.closing]
@@ -215,10 +216,15 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
     return Screen(render(blocks), keyboard)
 
 
-def _answer_blocks(speaker: str | None, paragraphs: tuple[str, ...]) -> list[Block]:
-    """The answer's paragraphs, the first one introduced by the speaker's name (or a dash)."""
-    opener = f"{speaker}: " if speaker else "— "
-    return [Block(opener + p if i == 0 else p) for i, p in enumerate(paragraphs)]
+def _answer_blocks(speaker: str | None, turn: Turn) -> list[Block]:
+    """The answer's paragraphs, each speaker's first one introduced by their name (or a dash
+    when the piece names nobody)."""
+    blocks = []
+    for segment in turn.segments:
+        by = segment.speaker or speaker
+        opener = f"{by}: " if by else "— "
+        blocks += [Block(opener + p if i == 0 else p) for i, p in enumerate(segment.paragraphs)]
+    return blocks
 
 
 def pieces_screen(infos: list[PieceInfo], total: int, page: int) -> Screen:

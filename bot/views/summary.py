@@ -4,35 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain.models import Turn
 from bot.views.render import Block
 
 
+def who_said(sentence: str, turns: Sequence[Turn], speaker: str | None) -> str | None:
+    """The speaker of a sentence of the answers ("" when the piece names nobody); ``None`` for
+    the newsroom's own text (lead, questions, closing)."""
+    for turn in turns:
+        if sentence in turn.answer_text:
+            return turn.speaker_of(sentence) or speaker or ""
+    return None
+
+
 def summary_blocks(
-    sentences: Sequence[str], answers: Sequence[str], speaker: str | None
+    sentences: Sequence[str], turns: Sequence[Turn], speaker: str | None
 ) -> list[Block]:
-    """Summary sentences as paragraphs: the newsroom's own text as is, runs of the expert's
-    words introduced by the speaker's name (so "нас" and "мы" read as the expert's)."""
+    """Summary sentences as paragraphs: the newsroom's own text as is, runs of an expert's
+    words introduced by that expert's name (so "нас" and "мы" read as theirs; with several
+    experts each run names its own)."""
     blocks: list[Block] = []
     run: list[str] = []
-    run_is_answer = False
+    run_by: str | None = None
     for sentence in sentences:
-        is_answer = any(sentence in answer for answer in answers)
-        if run and is_answer != run_is_answer:
-            blocks.append(_summary_block(speaker, run, run_is_answer))
+        by = who_said(sentence, turns, speaker)
+        if run and by != run_by:
+            blocks.append(_summary_block(run_by, run))
             run = []
         run.append(sentence)
-        run_is_answer = is_answer
+        run_by = by
     if run:
-        blocks.append(_summary_block(speaker, run, run_is_answer))
+        blocks.append(_summary_block(run_by, run))
     return blocks
 
 
-def _summary_block(speaker: str | None, sentences: list[str], is_answer: bool) -> Block:
+def _summary_block(by: str | None, sentences: list[str]) -> Block:
     text = " ".join(sentences)
-    if is_answer and speaker:
+    if by:
         text = text.replace("«", "„").replace("»", "“")  # quotes inside a quotation: „…“ in «…»
         # Russian style: the full stop goes after the closing quote mark
-        text = f"{speaker}: «{text[:-1]}»." if text.endswith(".") else f"{speaker}: «{text}»"
-    elif is_answer:
+        text = f"{by}: «{text[:-1]}»." if text.endswith(".") else f"{by}: «{text}»"
+    elif by is not None:
         text = f"— {text}"
     return Block(text)
