@@ -55,7 +55,7 @@ _EN_CONNECTIVES = (
 _CONNECTIVE = re.compile(
     r"^(?:"
     + "|".join(re.escape(c) for c in sorted(_RU_CONNECTIVES + _EN_CONNECTIVES, key=len)[::-1])
-    + r")(?:\s*,\s*|\s+)",
+    + r")(?:\s*[,:]\s*|\s+)",
     re.IGNORECASE,
 )
 # Openers that tie the sentence to the one before and cannot be dropped: a pronoun or a
