@@ -16,7 +16,7 @@ import logging
 import time
 
 from bot.domain.asking import AnswerHit
-from bot.embedding import Embedder, load_model
+from bot.embedding import Embedder, load_model, turn_vectors
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -84,10 +84,10 @@ class AnswerFinder:
         try:
             await self._repo.index_answers()
             while batch := await self._repo.turns_to_embed(EMBED_BATCH):
-                texts = [text for _, text in batch]
-                vectors = await asyncio.to_thread(model.passages, texts)
+                pairs = [(question, text) for _, question, text in batch]
+                vectors = await asyncio.to_thread(turn_vectors, model, pairs)
                 await self._repo.store_vectors(
-                    [(doc, vectors[i]) for i, (doc, _) in enumerate(batch)]
+                    [(doc, vectors[i]) for i, (doc, _, _) in enumerate(batch)]
                 )
                 total += len(batch)
         except asyncio.CancelledError:

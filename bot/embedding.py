@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+from bot.domain.asking import QUESTION_SHARE
+
 logger = logging.getLogger(__name__)
 
 THREADS = 1  # one core per embedding: the bot's event loop keeps the other
@@ -47,6 +49,15 @@ class E5Embedder:
             return single.reshape(1, -1)
         matrix: npt.NDArray[np.float32] = self._model.passage(list(texts))
         return matrix
+
+
+def turn_vectors(model: Embedder, turns: Sequence[tuple[str, str]]) -> npt.NDArray[np.float32]:
+    """One vector per (question, question and answer) pair: ``QUESTION_SHARE`` of the
+    question's embedding plus the rest of the whole turn's (``bot.domain.asking``)."""
+    questions = model.passages([question for question, _ in turns])
+    whole = model.passages([text for _, text in turns])
+    mixed: npt.NDArray[np.float32] = QUESTION_SHARE * questions + (1 - QUESTION_SHARE) * whole
+    return mixed
 
 
 def load_model() -> Embedder | None:

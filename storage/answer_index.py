@@ -139,17 +139,20 @@ class AnswerIndex(Database):
                 break
         return total
 
-    async def turns_to_embed(self, limit: int) -> list[tuple[int, str]]:
-        """(doc id, text to embed) of turns without an embedding, newest pieces first."""
+    async def turns_to_embed(self, limit: int) -> list[tuple[int, str, str]]:
+        """(doc id, question, question and answer to embed) of turns without an embedding,
+        newest pieces first."""
         rows = await self._fetchall(
             "SELECT d.id, t.question, t.answer FROM answer_docs d"
             " JOIN turns t ON t.piece_id = d.piece_id AND t.number = d.turn_number"
             " WHERE d.vector IS NULL ORDER BY d.piece_id DESC, d.turn_number LIMIT ?",
             (limit,),
         )
-        return [
-            (int(r[0]), embedding_text(" ".join(json.loads(r[1])), json.loads(r[2]))) for r in rows
-        ]
+        out = []
+        for row in rows:
+            question = " ".join(json.loads(row[1]))
+            out.append((int(row[0]), question, embedding_text(question, json.loads(row[2]))))
+        return out
 
     async def store_vectors(self, vectors: Sequence[tuple[int, npt.NDArray[np.float32]]]) -> None:
         async with self.transaction() as conn:

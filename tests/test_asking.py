@@ -79,7 +79,7 @@ async def test_ask_finds_the_answer_across_the_archive(tmp_path: Path) -> None:
         batch = await repo.turns_to_embed(100)
         assert len(batch) == 7 + 6 + 6
         vectors = []
-        for doc, text in batch:
+        for doc, _question, text in batch:
             vector = np.zeros(384, dtype=np.float32)
             vector[0 if "площадка для переговоров" in text else 1] = 1.0
             vectors.append((doc, vector))

@@ -6,8 +6,9 @@ Retrieval is hybrid (``storage/answer_index.py`` runs it):
 
 * lexical — BM25 over the content lemmas (Russian) and stems (English) of each turn's question
   and answer, the question's words weighing more (``keys``, ``query_keys``);
-* semantic — the cosine of the turn's sentence embedding with the reader's question, when the
-  model is available (``bot/embedding.py``);
+* semantic — the dot product of the reader's question's embedding with the turn's vector
+  (``QUESTION_SHARE`` of its question's embedding plus the rest of its question-and-answer
+  embedding), when the model is available (``bot/embedding.py``);
 * blended (``blend``): the cosine plus ``LEXICAL_WEIGHT`` times the BM25 score relative to the
   best lexical hit. e5's cosines of related texts lie in a narrow band (0.80–0.90), so the
   lexical part decides between answers the model finds about equally close — names, figures,
@@ -43,6 +44,10 @@ LEXICAL_WEIGHT = 0.01  # BM25 relative to the best lexical hit, added to e5's co
 PASSAGE_MAX_CHARS = 600
 QUESTION_WEIGHT = 2.0  # a word of the turn's question counts this much more than one of its answer
 EMBED_MAX_CHARS = 1500  # about the 512 tokens the embedding model reads; the rest is cut
+# A turn's vector is this share of its question's embedding plus the rest of the embedding of
+# question and answer together: readers' questions resemble the interviewer's, and the answer
+# carries what the question leaves implicit (measured: top-3 66 → 70 of 78, README).
+QUESTION_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)

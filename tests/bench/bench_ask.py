@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.domain.asking import blend
-from bot.embedding import Embedder, load_model
+from bot.embedding import Embedder, load_model, turn_vectors
 from bot.publishing import Prepared, prepare, store
 from storage import Repository
 
@@ -75,8 +75,9 @@ def rss_mb() -> float:
 async def embed_all(repo: Repository, model: Embedder) -> int:
     total = 0
     while batch := await repo.turns_to_embed(EMBED_BATCH):
-        vectors = await asyncio.to_thread(model.passages, [text for _, text in batch])
-        await repo.store_vectors([(doc, vectors[i]) for i, (doc, _) in enumerate(batch)])
+        pairs = [(question, text) for _, question, text in batch]
+        vectors = await asyncio.to_thread(turn_vectors, model, pairs)
+        await repo.store_vectors([(doc, vectors[i]) for i, (doc, _, _) in enumerate(batch)])
         total += len(batch)
     return total
 
@@ -150,7 +151,7 @@ async def grow(repo: Repository, prepared: Sequence[Prepared], target: int) -> N
     while batch := await repo.turns_to_embed(500):
         vectors = rng.standard_normal((len(batch), 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        await repo.store_vectors([(doc, vectors[i]) for i, (doc, _) in enumerate(batch)])
+        await repo.store_vectors([(doc, vectors[i]) for i, (doc, _, _) in enumerate(batch)])
 
 
 async def latency(repo: Repository, model: Embedder | None) -> list[str]:
