@@ -43,9 +43,9 @@ def ask_screen(hits: list[AnswerHit]) -> Screen:
     if others:
         blocks.append(Block(_("Also close to your question:"), "i"))
         for hit in others:
-            blocks.append(
-                Block(f"• {shorten(hit.question, QUESTION_CHARS // 2)} ({_source(hit)})", gap=False)
-            )
+            where = "" if hit.piece_id == best.piece_id else f" ({_source(hit)})"
+            question = shorten(hit.question, QUESTION_CHARS // 2)
+            blocks.append(Block(f"• {hit.turn_number}. {question}{where}", gap=False))
     full = _("Whole answer {n}").format(n=best.turn_number)
     neighbours = []
     if best.turn_number > 1:
