@@ -104,6 +104,17 @@ def _to_blob(vector: npt.NDArray[np.float32]) -> bytes:
     return np.asarray(vector, dtype=np.float16).tobytes()
 
 
+def _speaker_of(
+    shown: Sequence[str], answer: Sequence[str], speakers: Sequence[str | None]
+) -> str | None:
+    """Who said the passage, in a piece with several experts (``None``: the piece's speaker).
+    The first letter is skipped: a repaired sentence may have been re-capitalised."""
+    if not shown or len(speakers) != len(answer):
+        return None
+    probe = shown[0][1:40]
+    return next((who for text, who in zip(answer, speakers, strict=True) if probe in text), None)
+
+
 class AnswerIndex(Database):
     """Finding answers for ``Repository`` (``ask``) and keeping their index current."""
 
@@ -227,7 +238,7 @@ class AnswerIndex(Database):
     async def _hit(self, doc: int, score: float, question: str) -> AnswerHit | None:
         row = await self._fetchone(
             "SELECT p.id, p.title, p.speaker, p.published_at, t.number, t.question, t.answer,"
-            " (SELECT count(*) FROM turns c WHERE c.piece_id = p.id)"
+            " (SELECT count(*) FROM turns c WHERE c.piece_id = p.id), t.speakers"
             " FROM answer_docs d JOIN pieces p ON p.id = d.piece_id"
             " JOIN turns t ON t.piece_id = d.piece_id AND t.number = d.turn_number"
             " WHERE d.id = ?",
@@ -237,15 +248,16 @@ class AnswerIndex(Database):
             return None
         turn_question = " ".join(json.loads(row[5]))
         answer = json.loads(row[6])
+        shown = passage(question, answer) or tuple(answer[:1])
         return AnswerHit(
             piece_id=int(row[0]),
             piece_title=row[1],
-            speaker=row[2],
+            speaker=_speaker_of(shown, answer, json.loads(row[8] or "[]")) or row[2],
             published_at=to_datetime(row[3]),
             turn_number=int(row[4]),
             turn_count=int(row[7]),
             question=turn_question,
-            passage=passage(question, answer) or tuple(answer[:1]),
+            passage=shown,
             score=score,
         )
 

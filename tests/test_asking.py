@@ -106,3 +106,15 @@ async def test_an_archive_older_than_the_index_is_indexed_on_first_question(tmp_
         assert hits and hits[0].turn_number == 6
     finally:
         await repo.close()
+
+
+async def test_in_a_round_table_the_answer_is_attributed_to_who_said_it(tmp_path: Path) -> None:
+    repo = await Repository.open(tmp_path / "bot.sqlite3")
+    try:
+        path = Path(__file__).parent / "data" / "ingest" / "two-experts.txt"
+        await store(repo, prepare(path.read_bytes(), name=path.name))
+        [best, *_] = await repo.ask("Сколько компаний станут плательщиками НДС в области?")
+        assert best.turn_number == 2
+        assert best.speaker == "Олег Пак"
+    finally:
+        await repo.close()
