@@ -42,6 +42,8 @@ def test_blend_lets_lexical_evidence_decide_between_close_cosines():
     assert [doc for doc, _ in blend(semantic, {})] == [1, 2, 3]
     assert [doc for doc, _ in blend(semantic, {2: 5.0})][:2] == [2, 1]
     assert next(doc for doc, _ in blend(semantic, {3: 5.0})) == 1  # not against the model
+    many = {doc: 0.9 - doc / 100 for doc in range(1, 10)}
+    assert [doc for doc, _ in blend(many, {8: 5.0})][:3] == [1, 2, 8]  # lemmas get a place
     assert [doc for doc, _ in blend({}, {3: 5.0, 2: 2.0})] == [3, 2]  # lemmas only
     assert next(doc for doc, _ in blend(semantic, {9: 5.0})) == 9  # not embedded yet: findable
 

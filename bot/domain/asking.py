@@ -12,7 +12,7 @@ Retrieval is hybrid (``storage/answer_index.py`` runs it):
 * blended (``blend``): the model's score plus ``LEXICAL_WEIGHT`` times the BM25 score relative
   to the best lexical hit — a tie-breaker between answers the model finds equally close, the
   ranking of turns not embedded yet (a piece published moments ago), and the whole ranking when
-  the model is missing. On the paraphrase bench the model alone and this blend find the same
+  the model is missing — and the best lexical hit is kept among the first three shown. On the paraphrase bench the model alone and this blend find the same
   answers in the top 3 (70 of 78); every heavier lexical weight, and reciprocal-rank fusion,
   the usual hybrid, lost answers: BM25 over lemmas ranks paraphrases poorly (``make
   bench-ask``, README).
@@ -42,6 +42,7 @@ from bot.domain.readable import (
 from bot.domain.summarizer import content_terms
 
 LEXICAL_WEIGHT = 0.002  # BM25 relative to the best lexical hit, added to the model's score
+LEXICAL_SLOT = 3  # the best lexical hit is shown at this place at the latest
 PASSAGE_MAX_CHARS = 600
 QUESTION_WEIGHT = 2.0  # a word of the turn's question counts this much more than one of its answer
 EMBED_MAX_CHARS = 1500  # about the 512 tokens the embedding model reads; the rest is cut
@@ -161,7 +162,15 @@ def blend(
     scores = dict(semantic)
     for doc, value in relative.items():
         scores[doc] = scores.get(doc, stand_in) + weight * value
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    # both retrievers get a say in what a reader sees: the best lexical hit is among the first
+    # ``LEXICAL_SLOT`` ("Сколько стоила станция?" shares "стоить" with "Сколько стоил проект…")
+    if relative:
+        lexical_best = min(relative, key=lambda doc: (-relative[doc], doc))
+        position = next(i for i, (doc, _) in enumerate(ranked) if doc == lexical_best)
+        if position >= LEXICAL_SLOT:
+            ranked.insert(LEXICAL_SLOT - 1, ranked.pop(position))
+    return ranked
 
 
 # -- the passage ---------------------------------------------------------------------------------
