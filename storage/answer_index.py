@@ -124,6 +124,7 @@ class AnswerIndex(Database):
         self._matrix: npt.NDArray[np.float32] | None = None
         self._matrix_ids: npt.NDArray[np.int64] | None = None
         self._vectors_stored = 0  # bumped when this process stores vectors: reload the matrix
+        self._matrix_version = -1
 
     async def index_answers(self) -> int:
         """Key the turns of every piece not in the index yet; returns how many pieces."""
@@ -174,21 +175,21 @@ class AnswerIndex(Database):
         self._vectors_stored += len(vectors)
 
     async def _load_matrix(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]] | None:
+        """Every stored embedding as one matrix, read once and again only after this process
+        stored new ones (only the bot embeds: the CLI leaves new turns to it)."""
         import numpy as np
 
-        count_row = await self._fetchone(
-            "SELECT count(*) FROM answer_docs WHERE vector IS NOT NULL"
-        )
-        count = int(count_row[0]) if count_row else 0
-        if count == 0:
-            return None
-        if self._matrix is not None and self._matrix_ids is not None and len(self._matrix) == count:
+        fresh = self._matrix_version == self._vectors_stored
+        if self._matrix is not None and self._matrix_ids is not None and fresh:
             return self._matrix, self._matrix_ids
+        version = self._vectors_stored
         rows = await self._fetchall("SELECT id, vector FROM answer_docs WHERE vector IS NOT NULL")
+        if not rows:
+            return None
         ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
         blob = b"".join(r[1] for r in rows)
         matrix = np.frombuffer(blob, dtype=np.float16).reshape(len(rows), -1).astype(np.float32)
-        self._matrix, self._matrix_ids = matrix, ids
+        self._matrix, self._matrix_ids, self._matrix_version = matrix, ids, version
         return matrix, ids
 
     async def lexical_scores(self, question: str, limit: int = CANDIDATES) -> dict[int, float]:
