@@ -7,8 +7,10 @@ by the CLI in another process, or every piece of an archive older than this inde
 
 * ``answer_docs`` — the turn's question and answer as content lemmas/stems
   (``bot.domain.asking.keys``), and its embedding (float16, NULL until computed);
-* ``answer_fts`` — external-content FTS5 over the two key columns, ranked with ``bm25()``, the
-  question column weighing ``QUESTION_WEIGHT`` times the answer column.
+* ``answer_fts`` — external-content FTS5 over the key columns, ranked with ``bm25()``, the
+  question column weighing ``QUESTION_WEIGHT`` times the answer column, the piece's title
+  ``TITLE_WEIGHT`` times (a turn is read in its piece: "станция" of "Сколько стоила станция?"
+  is in the title of the solar piece, not in its answer about the cost).
 
 The embeddings of every turn are held in memory as one float32 matrix while the bot runs
 (384 numbers a turn: 1.5 MB per 1,000 turns), reloaded when new ones are stored.
@@ -27,6 +29,7 @@ import aiosqlite
 
 from bot.domain.asking import (
     QUESTION_WEIGHT,
+    TITLE_WEIGHT,
     AnswerHit,
     blend,
     embedding_text,
@@ -53,23 +56,25 @@ CREATE TABLE IF NOT EXISTS answer_docs (
     turn_number   INTEGER NOT NULL,
     question_keys TEXT NOT NULL,
     answer_keys   TEXT NOT NULL,
+    title_keys    TEXT NOT NULL DEFAULT '',
     vector        BLOB,
     UNIQUE (piece_id, turn_number)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS answer_fts USING fts5(
     question_keys,
     answer_keys,
+    title_keys,
     content = 'answer_docs',
     content_rowid = 'id',
     tokenize = "unicode61 remove_diacritics 0 tokenchars '-.'"
 );
 CREATE TRIGGER IF NOT EXISTS answer_docs_ai AFTER INSERT ON answer_docs BEGIN
-    INSERT INTO answer_fts (rowid, question_keys, answer_keys)
-    VALUES (new.id, new.question_keys, new.answer_keys);
+    INSERT INTO answer_fts (rowid, question_keys, answer_keys, title_keys)
+    VALUES (new.id, new.question_keys, new.answer_keys, new.title_keys);
 END;
 CREATE TRIGGER IF NOT EXISTS answer_docs_ad AFTER DELETE ON answer_docs BEGIN
-    INSERT INTO answer_fts (answer_fts, rowid, question_keys, answer_keys)
-    VALUES ('delete', old.id, old.question_keys, old.answer_keys);
+    INSERT INTO answer_fts (answer_fts, rowid, question_keys, answer_keys, title_keys)
+    VALUES ('delete', old.id, old.question_keys, old.answer_keys, old.title_keys);
 END;
 """
 
@@ -88,13 +93,15 @@ async def unindexed_pieces(conn: aiosqlite.Connection, limit: int = INDEX_BATCH)
     return [int(r[0]) for r in rows]
 
 
-def _doc_rows(turn_rows: Sequence[Any]) -> list[tuple[int, int, str, str]]:
-    """(piece, turn, question keys, answer keys) for turn rows (CPU-bound: lemmas)."""
+def _doc_rows(turn_rows: Sequence[Any]) -> list[tuple[int, int, str, str, str]]:
+    """(piece, turn, question keys, answer keys, title keys) for turn rows (CPU-bound)."""
     out = []
-    for piece_id, number, question, answer in turn_rows:
+    titles: dict[str, str] = {}
+    for piece_id, number, question, answer, title in turn_rows:
         question_text = " ".join(json.loads(question))
         answer_text = " ".join(json.loads(answer))
-        out.append((int(piece_id), int(number), keys(question_text), keys(answer_text)))
+        title_keys = titles.setdefault(title, keys(title))
+        out.append((int(piece_id), int(number), keys(question_text), keys(answer_text), title_keys))
     return out
 
 
@@ -136,14 +143,16 @@ class AnswerIndex(Database):
         while pieces := await unindexed_pieces(self._conn):
             marks = ",".join("?" * len(pieces))
             turn_rows = await self._fetchall(
-                f"SELECT piece_id, number, question, answer FROM turns WHERE piece_id IN ({marks})",
+                "SELECT t.piece_id, t.number, t.question, t.answer, p.title FROM turns t"
+                f" JOIN pieces p ON p.id = t.piece_id WHERE t.piece_id IN ({marks})",
                 pieces,
             )
             docs = await asyncio.to_thread(_doc_rows, turn_rows)
             async with self.transaction() as conn:
                 await conn.executemany(
                     "INSERT OR IGNORE INTO answer_docs"
-                    " (piece_id, turn_number, question_keys, answer_keys) VALUES (?, ?, ?, ?)",
+                    " (piece_id, turn_number, question_keys, answer_keys, title_keys)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     docs,
                 )
             total += len(pieces)
@@ -198,9 +207,9 @@ class AnswerIndex(Database):
         if not terms:
             return {}
         rows = await self._fetchall(
-            "SELECT rowid, bm25(answer_fts, ?, 1.0) AS score FROM answer_fts"
+            "SELECT rowid, bm25(answer_fts, ?, 1.0, ?) AS score FROM answer_fts"
             " WHERE answer_fts MATCH ? ORDER BY score LIMIT ?",
-            (QUESTION_WEIGHT, match_expression(terms), limit),
+            (QUESTION_WEIGHT, TITLE_WEIGHT, match_expression(terms), limit),
         )
         return {int(r[0]): -float(r[1]) for r in rows}
 

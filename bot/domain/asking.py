@@ -45,6 +45,7 @@ LEXICAL_WEIGHT = 0.002  # BM25 relative to the best lexical hit, added to the mo
 LEXICAL_SLOT = 3  # the best lexical hit is shown at this place at the latest
 PASSAGE_MAX_CHARS = 600
 QUESTION_WEIGHT = 2.0  # a word of the turn's question counts this much more than one of its answer
+TITLE_WEIGHT = 2.0  # a word of the piece's title, as much as one of the turn's question
 EMBED_MAX_CHARS = 1500  # about the 512 tokens the embedding model reads; the rest is cut
 # A turn's vector is this share of its question's embedding plus the rest of the embedding of
 # question and answer together: readers' questions resemble the interviewer's, and the answer

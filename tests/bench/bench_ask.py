@@ -174,6 +174,9 @@ async def main() -> None:
     parser.add_argument("--pieces", type=int, default=1000)
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-model", action="store_true", help="lemmas only")
+    parser.add_argument(
+        "--latency-only", action="store_true", help="skip the quality table (no real embeddings)"
+    )
     args = parser.parse_args()
 
     before = rss_mb()
@@ -188,7 +191,7 @@ async def main() -> None:
             ids = {name: await store(repo, piece) for name, piece in prepared.items()}
             await repo.index_answers()
             started = time.perf_counter()
-            embedded = await embed_all(repo, model) if model else 0
+            embedded = await embed_all(repo, model) if model and not args.latency_only else 0
             embed_s = time.perf_counter() - started
             after_model = rss_mb()
             print(
@@ -196,7 +199,8 @@ async def main() -> None:
                 f" {embedded} turns embedded in {embed_s:.1f} s "
                 f"({embed_s / max(embedded, 1) * 1000:.0f} ms a turn)\n"
             )
-            print("\n".join(await quality(repo, model, ids)))
+            if not args.latency_only:
+                print("\n".join(await quality(repo, model, ids)))
             print(
                 f"\nPeak RSS: {before:.0f} MB at start, {after_pieces:.0f} MB with pymorphy3 and "
                 f"the pieces parsed, {after_model:.0f} MB with the model loaded and used "
