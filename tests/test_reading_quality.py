@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.language import split_sentences
+from bot.domain.language import is_english, split_sentences
 from bot.domain.models import Interview
 from bot.domain.parsing import parse_interview
 from bot.domain.readable import (
@@ -18,7 +18,6 @@ from bot.domain.readable import (
     depends,
     facts,
     information,
-    is_english,
     question_kinds,
     repair,
 )

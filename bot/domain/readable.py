@@ -17,19 +17,6 @@ from __future__ import annotations
 import enum
 import re
 
-# -- language ------------------------------------------------------------------------------------
-
-_LATIN = re.compile(r"[A-Za-z]")
-_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
-
-
-def is_english(text: str) -> bool:
-    """Mostly Latin letters: an English text (names in Latin inside Russian text do not tip it)."""
-    latin = len(_LATIN.findall(text))
-    cyrillic = len(_CYRILLIC.findall(text))
-    return latin > 2 * cyrillic and latin >= 3
-
-
 # -- repair --------------------------------------------------------------------------------------
 
 # Connectives that tie a sentence to the previous one without carrying content of their own:

@@ -34,9 +34,10 @@ QUESTION_KEYS = frozenset(
         "host",
         "reporter",
         "редакция",
+        "ж",  # "Ж — журналист, Э — эксперт …"
     }
 )
-ANSWER_KEYS = frozenset({"ответ", "о", "a", "answer"})
+ANSWER_KEYS = frozenset({"ответ", "о", "a", "answer", "э"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +97,12 @@ def same_surname(label: str, word: str) -> bool:
     return common >= max(min(3, len(a)), len(a) - 2) and abs(len(a) - len(b)) <= 3
 
 
-def _given_name(word: str, gender: str | None = None) -> tuple[str, str | None, bool] | None:
+def _given_name(
+    word: str, gender: str | None = None, case: str | None = None
+) -> tuple[str, str | None, bool] | None:
     """A Russian given name → (nominative, gender, whether the lead declined it), when pymorphy3
-    knows it as a name of that ``gender`` ("Олега" → ("Олег", "masc", True))."""
+    knows it as a name of that ``gender`` ("Олега" → ("Олег", "masc", True)); readings in
+    ``case`` (the case the words before it are in) first."""
     from bot.domain.language import morph
 
     parses = [
@@ -106,10 +110,13 @@ def _given_name(word: str, gender: str | None = None) -> tuple[str, str | None, 
         for p in morph().parse(word)
         if "Name" in p.tag and (gender is None or p.tag.gender == gender)
     ]
+    if case is not None:
+        parses = [p for p in parses if p.tag.case == case] or parses
     if not parses:
         return None
     gender = parses[0].tag.gender
-    declined = not any(p.tag.case == "nomn" for p in parses)
+    parses.sort(key=lambda p: p.tag.number == "plur")  # "Елены" is one Елена's, not several
+    declined = not any(p.tag.case == "nomn" and p.tag.number != "plur" for p in parses)
     return str(parses[0].normal_form).capitalize(), gender, declined
 
 
@@ -126,8 +133,13 @@ def _nominative_first_name(word: str, *, surname: str | None = None) -> str:
     """A given name as the lead declines it ("Олега", "Гульмиру") → nominative, when pymorphy3
     knows it as a name, or by its ending when the surname beside it is declined too;
     otherwise as written."""
-    if not re.match(r"[А-ЯЁа-яё]", word) or surname is None:
-        return word  # beside a surname in the nominative, the name is in the nominative too
+    if not re.match(r"[А-ЯЁа-яё]", word):
+        return word
+    if surname is None:  # the surname does not tell ("Елены Ким"): a known oblique name does
+        given = _given_name(word)
+        if given is not None and given[2] and re.search(r"(?:ы|и|у|ю|ой|ей|ом|ем|а|я)$", word):
+            return given[0]
+        return word
     # the surname beside it is declined (label "Ахметова", lead "Ахметовой")
     feminine = _FEMININE_SURNAME.search(surname) is not None
     if feminine and re.search(r"[^аеёиоуыэюяй]$", word):
@@ -167,7 +179,7 @@ _SURNAME_SHAPE = re.compile(
 )
 
 
-def nominative(first: str, last: str) -> str:
+def nominative(first: str, last: str, case: str | None = None) -> str:
     """A Russian name as the lead declines it → nominative ("Серика Жаксылыкова" → "Серик
     Жаксылыков", "Динарой Омаровой" → "Динара Омарова", "Жанну Цой" → "Жанна Цой")."""
     if re.search(rf"(?:{_SURNAME_STEM}ой|ская|ской|скую)$", last):
@@ -176,7 +188,7 @@ def nominative(first: str, last: str) -> str:
         gender = "masc"
     else:
         gender = None
-    given = _given_name(first, gender) if re.match(r"[А-ЯЁ]", first) else None
+    given = _given_name(first, gender, case) if re.match(r"[А-ЯЁ]", first) else None
     if given is None:  # a name pymorphy3 does not know: only unambiguous surname endings
         if re.search(rf"{_SURNAME_STEM}ой$", last):  # Жумабаевой → Жумабаева
             last = last[:-2] + "а"
@@ -206,10 +218,22 @@ def _person_like(first: str, last: str, before: str, after: str) -> bool:
 
 _CUE = re.compile(
     r"(?:рассказ|поговорил|спросил|побеседовал|ответил|отвечает|объясн|поясн|интервью|бесед|"
-    r"обсудил|считает|говорит|уверен|делится|рассужда|размышля|признал|заявил)|"
+    r"обсудил|считает|говорит|уверен|делится|рассужда|размышля|признал|заявил|эксперт)|"
     r"\b(?:says|said|told|spoke|talked|talks|interview|explains|answers|discusses)\b",
     re.IGNORECASE,
 )
+
+
+def _case_before(text: str) -> str | None:
+    """The grammatical case of the word right before a name ("директора" → genitive), which the
+    name agrees with when it is the role's apposition."""
+    from bot.domain.language import morph
+
+    words = re.findall(r"[А-ЯЁа-яё]+", text[-40:])
+    if not words or not words[-1][:1].islower():
+        return None
+    tag = morph().parse(words[-1])[0].tag
+    return str(tag.case) if "NOUN" in tag and tag.case else None
 
 
 def persons(text: str) -> list[tuple[str, int]]:
@@ -220,7 +244,9 @@ def persons(text: str) -> list[tuple[str, int]]:
         first, last = match["first"], match["last"]
         end = match.start() + len(first) + 1 + len(last)
         if _person_like(first, last, text[: match.start()], text[end:]):
-            found.append((nominative(first, last), match.start()))
+            found.append(
+                (nominative(first, last, _case_before(text[: match.start()])), match.start())
+            )
     return found
 
 
@@ -230,10 +256,14 @@ def expert_in(title: str, lead: list[str]) -> str | None:
     Abenov"), the headline first."""
     from bot.domain.language import split_sentences
 
+    headline = [name for name, _ in persons(title)]
     for sentence in [title, *(s for p in lead for s in split_sentences(p))]:
         named = persons(sentence)
         if named and _CUE.search(sentence):
-            return named[-1][0] if len({n for n, _ in named}) > 1 else named[0][0]
+            found = named[-1][0] if len({n for n, _ in named}) > 1 else named[0][0]
+            # the headline names them in the nominative ("Ерлан Мусин: «…»"), the lead may not
+            surname = found.split()[-1]
+            return next((h for h in headline if same_surname(h.split()[-1], surname)), found)
     # a headline that names one person and nothing else says who spoke: "Qazpay CEO Aliya
     # Serikbayeva on super-apps…"
     in_title = {name for name, _ in persons(title)}

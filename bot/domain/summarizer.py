@@ -33,7 +33,14 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.domain.furniture import is_credit
-from bot.domain.language import ENGLISH_STOPWORDS, morph, shorten, split_sentences, stem, words
+from bot.domain.language import (
+    ENGLISH_STOPWORDS,
+    english_stem,
+    morph,
+    shorten,
+    split_sentences,
+    words,
+)
 from bot.domain.models import Interview, Summary, Turn
 from bot.domain.readable import (
     Kind,
@@ -121,7 +128,7 @@ def content_lemma(word: str) -> str | None:
     low = word.lower().replace("ё", "е")
     if not any("а" <= ch <= "я" for ch in low):
         if low.isalpha() and low.isascii():  # English: stop words out, the rest stemmed
-            return None if low in ENGLISH_STOPWORDS or len(low) < 2 else stem(low)
+            return None if low in ENGLISH_STOPWORDS or len(low) < 2 else english_stem(low)
         return low if len(low) > 1 or low.isdigit() else None
     parse = morph().parse(low)[0]
     if parse.tag.POS in _STOP_POS or "Apro" in parse.tag:
