@@ -15,12 +15,13 @@ from aiogram.exceptions import AiogramError
 from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
+from bot.answers import AnswerFinder
 from bot.broadcast import BroadcastConfig, Broadcaster
 from bot.channel import check_channel
 from bot.config import Settings
 from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
-from bot.middlewares import ThrottlingMiddleware, UpdateLogMiddleware
+from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
 from handlers import get_routers
 from storage import Repository
@@ -35,6 +36,7 @@ COMMANDS = (
     ("answer", N_("Answer number N")),
     ("pieces", N_("All published pieces")),
     ("search", N_("Find quotes")),
+    ("ask", N_("Ask a question in your own words")),
     ("subscribe", N_("Get each new piece as it comes out")),
     ("unsubscribe", N_("Stop notifications about new pieces")),
     ("help", N_("How to use the bot")),
@@ -64,19 +66,34 @@ def build_bot(settings: Settings, token: str | None = None) -> Bot:
 def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
     i18n = i18n or build_i18n()
     broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
-    dp = Dispatcher(repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster)
+    answers = AnswerFinder(repo, embeddings=settings.ask_embeddings)
+    dp = Dispatcher(
+        repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster, answers=answers
+    )
     dp.update.outer_middleware(UpdateLogMiddleware())
     if settings.throttle_rate > 0:
         dp.update.outer_middleware(
             ThrottlingMiddleware(i18n, rate=settings.throttle_rate, burst=settings.throttle_burst)
         )
+    dp.inline_query.outer_middleware(LatestInlineQuery())
     ReaderLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)
     dp.startup.register(check_channel)  # before the broadcaster reads it
     dp.startup.register(_start_broadcaster)
+    dp.startup.register(_start_answers)
     dp.shutdown.register(_stop_broadcaster)
+    dp.shutdown.register(_stop_answers)
     return dp
+
+
+async def _start_answers(answers: AnswerFinder) -> None:
+    """The answer index current; the embedding model loads in the background."""
+    await answers.start()
+
+
+async def _stop_answers(answers: AnswerFinder) -> None:
+    await answers.stop()
 
 
 async def _start_broadcaster(bot: Bot, broadcaster: Broadcaster) -> None:

@@ -43,6 +43,9 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE  # scheduled times without an offset are read in this zone
     channel_id: str = ""  # a channel or group (numeric id or @username) each piece is posted to
     channel_thread_id: int | None = None  # a forum topic of that group
+    # /ask ranks with the embedding model too (loaded in the background after start); off: by
+    # lemmas only. The environment's default is on; a Settings built in code (tests) is off.
+    ask_embeddings: bool = False
 
     @classmethod
     def load(
@@ -118,6 +121,8 @@ class Settings:
             timezone=timezone,
             channel_id=channel,
             channel_thread_id=int(thread) if thread else None,
+            ask_embeddings=env.get("ASK_EMBEDDINGS", "").strip() == ""
+            or _flag(env, "ASK_EMBEDDINGS"),
         )
 
     @property

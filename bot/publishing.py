@@ -75,7 +75,7 @@ async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = N
     """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
     is already published. With ``at`` the piece is scheduled: stored now, invisible and
     notified when due (the running bot publishes it)."""
-    return await repo.add_piece(
+    piece_id = await repo.add_piece(
         prepared.interview,
         prepared.summary,
         prepared.quotes,
@@ -83,6 +83,8 @@ async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = N
         published_at=at,
         scheduled=at is not None,
     )
+    await repo.index_answers()  # its answers for /ask (the bot embeds them in the background)
+    return piece_id
 
 
 async def publish(

@@ -10,6 +10,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    asking,
     errors,
     fallback,
     newsroom,
@@ -26,6 +27,7 @@ def get_routers() -> list[Router]:
         start.create_router(),
         reading.create_router(),
         search.create_router(),
+        asking.create_router(),
         subscriptions.create_router(),
         newsroom.create_router(),  # before admin: /correct comes with a document
         admin.create_router(),

@@ -7,6 +7,8 @@ methods; the SQL lives in the module of its area, each a class over the shared c
 * ``storage/pieces.py`` — publishing and reading pieces, the piece a chat reads;
 * ``storage/quote_index.py`` — quote search and its index (the text side is the pure
   ``bot.domain.matching``);
+* ``storage/answer_index.py`` — answers to readers' questions (/ask): BM25 over lemmas and
+  embeddings (the text side is ``bot.domain.asking``);
 * ``storage/subscribers.py`` — subscribing and leaving;
 * ``storage/outbox.py`` — deliveries and broadcasts;
 * ``storage/drafts.py`` — the editor's /publish drafts;
@@ -31,6 +33,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from storage.answer_index import AnswerIndex
 from storage.channel import Channel
 from storage.checks import StorageError, describe_sqlite_error
 from storage.connection import connect
@@ -46,7 +49,9 @@ from storage.subscribers import Subscribers
 __all__ = ["DuplicatePieceError", "Repository", "StorageError"]
 
 
-class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests, Channel):
+class Repository(
+    Schedule, QuoteSearch, AnswerIndex, Subscribers, Outbox, Followups, Drafts, Requests, Channel
+):
     """The database, as handlers and services see it."""
 
     @classmethod

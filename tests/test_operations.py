@@ -298,3 +298,17 @@ async def test_throttling_never_drops_block_events() -> None:
     assert handled == ["my_chat_member"] * 3
     now[0] += 1.0
     assert throttle.allow(5) == (True, False)  # refilled after a second
+
+
+def test_inline_queries_have_a_bucket_no_typist_empties() -> None:
+    """Issue 13: a reader typing 10 characters a second for 6 s sends 60 inline queries; none
+    is dropped, while their messages still meet the ordinary limit."""
+    from bot.i18n import build_i18n
+    from bot.middlewares import ThrottlingMiddleware
+
+    now = [0.0]
+    throttle = ThrottlingMiddleware(build_i18n(), rate=3.0, burst=12.0, clock=lambda: now[0])
+    for _ in range(60):
+        assert throttle.allow(7, inline=True)[0]
+        now[0] += 0.1
+    assert sum(throttle.allow(7)[0] for _ in range(20)) < 20  # messages: the usual bucket

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
 from bot.domain.models import Piece, Turn
+from bot.domain.summarizer import attributable
 from bot.views.callbacks import PieceView, View, Where
 from bot.views.keyboards import button, markup
 from bot.views.newsroom import corrected_mark
@@ -39,7 +40,8 @@ def notification_text(
         if kept and sum(map(len, kept)) + len(sentence) > NOTIFICATION_SUMMARY_CHARS:
             break
         kept.append(shorten(sentence, NOTIFICATION_SUMMARY_CHARS))
-    blocks += summary_blocks(kept, turns, speaker)
+    # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
+    blocks += summary_blocks(kept, attributable(turns), speaker)
     return render(blocks)[0]
 
 

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo, Turn
+from bot.domain.summarizer import attributable
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.views.keyboards import button, markup
 from bot.views.newsroom import corrected_mark
@@ -52,6 +53,7 @@ def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None =
         _("/answer N — answer number N"),
         _("/pieces — all published pieces"),
         _("/search WORDS — find quotes"),
+        _("/ask QUESTION — ask in your own words, or just send a question"),
         _("/help — how to use the bot"),
     ]
     if piece is None:
@@ -79,6 +81,10 @@ def help_screen(bot_username: str) -> Screen:
             _("/answer N — answer number N, e.g. /answer 3"),
             _("/pieces — the archive, newest first; choose a piece to read it"),
             _("/search WORDS — quotes that contain the words (any word form)"),
+            _(
+                "/ask QUESTION — the answer to a question in your own words, across all pieces "
+                "(or just send the question)"
+            ),
             "",
             _("In any chat, type @{username} and a few words to find and share a quote.").format(
                 username=escape(bot_username)
@@ -115,7 +121,9 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
     }.get(view, summary.text) or summary.text
     if not sentences:
         sentences = piece.lead
-    blocks = [*_header(piece), *summary_blocks(sentences, piece.turns, piece.speaker)]
+    # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
+    turns = attributable(piece.turns)
+    blocks = [*_header(piece), *summary_blocks(sentences, turns, piece.speaker)]
     variants = [
         button(label, PieceView(piece=piece.id, view=target))
         for label, target, available in (
