@@ -36,6 +36,9 @@ COMMANDS = (
     ("search", N_("Find quotes")),
     ("subscribe", N_("Get each new piece as it comes out")),
     ("unsubscribe", N_("Stop notifications about new pieces")),
+    ("follow", N_("Get pieces about a person or a topic")),
+    ("following", N_("What you follow")),
+    ("settings", N_("What comes to you, silence, a daily digest")),
     ("help", N_("How to use the bot")),
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, reading, search, start, subscriptions
+from handlers import admin, errors, fallback, follows, reading, search, start, subscriptions
 
 
 def get_routers() -> list[Router]:
@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         reading.create_router(),
         search.create_router(),
         subscriptions.create_router(),
+        follows.create_router(),
         admin.create_router(),
         fallback.create_router(),
     ]

@@ -9,7 +9,9 @@ methods; the SQL lives in the module of its area, each a class over the shared c
   ``bot.domain.matching``);
 * ``storage/subscribers.py`` — subscribing and leaving;
 * ``storage/outbox.py`` — deliveries and broadcasts;
-* ``storage/drafts.py`` — the editor's /publish drafts.
+* ``storage/drafts.py`` — the editor's /publish drafts;
+* ``storage/follows.py`` — follows, reader settings, matching a piece to its followers;
+* ``storage/digests.py`` — daily digests and their small outbox.
 
 Why mixins rather than delegation: ``Repository`` inherits the area classes, so its public
 methods are the areas' own, with one signature and one docstring each — callers kept their
@@ -25,7 +27,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.connection import connect
+from storage.digests import Digests
 from storage.drafts import Drafts
+from storage.follows import Follows
 from storage.outbox import Outbox
 from storage.pieces import DuplicatePieceError, Pieces
 from storage.quote_index import QuoteSearch
@@ -34,7 +38,7 @@ from storage.subscribers import Subscribers
 __all__ = ["DuplicatePieceError", "Repository"]
 
 
-class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts):
+class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts, Follows, Digests):
     """The database, as handlers and services see it."""
 
     @classmethod

@@ -58,21 +58,28 @@ class Notifications:
         self.repo = repo
         self.i18n = i18n
         self.paid = paid
-        self._bodies: dict[tuple[int, str], bytes | None] = {}
+        self._bodies: dict[tuple[int, str, str | None, int | None, bool], bytes | None] = {}
 
-    async def body(self, piece_id: int, locale: str) -> bytes | None:
-        """``NotificationSender.encode``'s body, or None if the piece no longer exists."""
-        key = (piece_id, locale)
+    async def body(self, piece_id: int, locale: str, claim: Claim | None = None) -> bytes | None:
+        """``NotificationSender.encode``'s body, or None if the piece no longer exists; a
+        ``claim`` made for a follow gets its own (why it came, the matching answer first), and
+        a silent one ``disable_notification``."""
+        follow, turn, silent = (
+            (claim.follow, claim.turn, claim.silent) if claim else (None, None, False)
+        )
+        key = (piece_id, locale, follow, turn, silent)
         if key not in self._bodies:
             piece = await self.repo.get_piece(piece_id)
-            if len(self._bodies) > 64:
+            if len(self._bodies) > 1024:
                 self._bodies.clear()
             if piece is None:
                 self._bodies[key] = None
             else:
                 with self.i18n.context(), self.i18n.use_locale(locale):
-                    text, markup = notification(piece)
-                self._bodies[key] = NotificationSender.encode(text, markup, paid=self.paid)
+                    text, markup = notification(piece, follow, turn)
+                self._bodies[key] = NotificationSender.encode(
+                    text, markup, paid=self.paid, silent=silent
+                )
         return self._bodies[key]
 
 
@@ -106,7 +113,7 @@ class Courier:
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:
-            rendered = await self._notifications.body(claim.piece_id, claim.locale)
+            rendered = await self._notifications.body(claim.piece_id, claim.locale, claim)
         except Exception as error:
             logger.exception("Cannot render the notification of piece %d", claim.piece_id)
             reason = f"cannot render: {error!r}"

@@ -36,6 +36,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig
 from bot.broadcast.delivery import Courier, Notifications
+from bot.broadcast.digest import DigestWorker
 from bot.broadcast.lock import BroadcastLock
 from bot.broadcast.pacing import Pacing, nap
 from bot.broadcast.progress import ProgressCallback, ProgressReporter
@@ -77,6 +78,7 @@ class Broadcaster:
         notifications = Notifications(repo, i18n, paid=config.paid)
         self._courier = Courier(notifications, config, pacing, self.counters)
         self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
+        self.digests = DigestWorker(repo, config, i18n, pacing, self.counters)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -102,6 +104,12 @@ class Broadcaster:
             asyncio.create_task(self._pickup_loop(), name="broadcast-pickup"),
             asyncio.create_task(self._reporter.run(self._ready), name="broadcast-progress"),
         ]
+        self.digests.open(bot)
+        self._tasks.append(
+            asyncio.create_task(
+                self.digests.run(self._ready, lambda: self._stopping), name="broadcast-digests"
+            )
+        )
         logger.info(
             "Broadcaster started: %g messages/s%s, %d concurrent sends",
             self.config.rate,
@@ -127,6 +135,7 @@ class Broadcaster:
         self._stopping = True  # the loops finish what they are doing (no query cut short)
         self._wake.set()
         self._reporter.halt()
+        self.digests.wake()
         _done, late = await asyncio.wait(self._tasks, timeout=grace)
         for task in late:
             task.cancel()
@@ -156,6 +165,7 @@ class Broadcaster:
             logger.exception("Could not release %d claims; they resume at next start", len(unsent))
         await self._reporter.close()
         await self._courier.close()
+        await self.digests.close()
         self._lock.release()
         self._ready.clear()
         self._stopping = False

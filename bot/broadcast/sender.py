@@ -102,7 +102,9 @@ class NotificationSender:
         self._method: TelegramMethod[Any] = SendMessage(chat_id=0, text="notification")
 
     @staticmethod
-    def encode(text: str, markup: InlineKeyboardMarkup, *, paid: bool) -> bytes:
+    def encode(
+        text: str, markup: InlineKeyboardMarkup, *, paid: bool, silent: bool = False
+    ) -> bytes:
         """Everything but ``chat_id``: the tail of the JSON object, after its opening brace."""
         payload: dict[str, object] = {
             "text": text,
@@ -112,6 +114,8 @@ class NotificationSender:
         }
         if paid:
             payload["allow_paid_broadcast"] = True
+        if silent:
+            payload["disable_notification"] = True
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()[1:]
 
     async def send(self, chat_id: int, encoded: bytes) -> int:

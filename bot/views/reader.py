@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo, Turn
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
+from bot.views.follow_buttons import follow_speaker_buttons
 from bot.views.keyboards import button, markup
 from bot.views.render import Block, escape, render
 from bot.views.subscription import subscription_status_text, with_subscription_button
@@ -51,6 +52,7 @@ def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None =
         _("/answer N — answer number N"),
         _("/pieces — all published pieces"),
         _("/search WORDS — find quotes"),
+        _("/follow WORDS — get pieces about a person or a topic"),
         _("/help — how to use the bot"),
     ]
     if piece is None:
@@ -78,6 +80,15 @@ def help_screen(bot_username: str) -> Screen:
             _("/answer N — answer number N, e.g. /answer 3"),
             _("/pieces — the archive, newest first; choose a piece to read it"),
             _("/search WORDS — quotes that contain the words (any word form)"),
+            "",
+            _("<b>What comes to you</b>"),
+            _("/subscribe — every new piece; /unsubscribe to stop"),
+            _(
+                "/follow WORDS — only pieces about a person or a topic, e.g. /follow Tokayev; "
+                "the ➕ Follow buttons under answers do the same for a speaker"
+            ),
+            _("/following — what you follow, with buttons to stop; /unfollow WORDS"),
+            _("/settings — all pieces, only what you follow or nothing; silence; a daily digest"),
             "",
             _("In any chat, type @{username} and a few words to find and share a quote.").format(
                 username=escape(bot_username)
@@ -201,9 +212,11 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
     if number < total:
         nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=number + 1)))
     page = (number - 1) // QUESTIONS_PER_PAGE
+    names = [segment.speaker or piece.speaker or "" for segment in turn.segments]
     keyboard = markup(
         nav,
         [button(_("All questions"), PieceView(piece=piece.id, view=View.QUESTIONS, page=page))],
+        follow_speaker_buttons(piece, names),
     )
     return Screen(render(blocks), keyboard)
 

@@ -1,0 +1,332 @@
+"""Follows, as plain values: what a reader may follow, and which follows a piece matches.
+
+A **follow** is a topic (its words anywhere in one paragraph of a piece: title, lead, a
+question or an answer) or a speaker (a person who answers in the piece). Words are compared by
+the keys quote search uses (``bot.domain.matching``): the folded form and every lemma pymorphy3
+considers, so "тарифы" follows "тарифов", and "Курамаева" is "Курамаев".
+
+**Matching** (``match_piece``) takes the piece's *units* (paragraphs and speakers, each with
+its key set) and the rows of the key index that share a key with the piece — never the list of
+readers — and says, per reader, which follow matched and which answer to show first.
+
+Pure Python: no aiogram, no SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.matching import STOPWORDS, clean, lemma_keys, token_keys, tokens
+from bot.domain.models import Turn
+
+MAX_FOLLOWS = 50
+MAX_FOLLOW_CHARS = 100
+MAX_FOLLOW_WORDS = 6
+MIN_WORD_CHARS = 2
+
+
+class FollowKind(StrEnum):
+    TOPIC = "topic"  # the words anywhere in one paragraph of the piece
+    SPEAKER = "speaker"  # the person answers in the piece
+
+
+class FollowProblem(StrEnum):
+    """Why ``/follow`` input was refused (nothing is stored)."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"  # over MAX_FOLLOW_CHARS characters
+    MARKUP = "markup"  # HTML tags or entities, search operators, quotes, brackets
+    NO_WORDS = "no_words"  # emoji, punctuation
+    TOO_SHORT = "too_short"  # one letter
+    ONLY_COMMON = "only_common"  # only words like "и", "на"
+    TOO_MANY_WORDS = "too_many_words"
+    LIMIT = "limit"  # MAX_FOLLOWS reached
+    DUPLICATE = "duplicate"  # already followed
+
+
+@dataclass(frozen=True, slots=True)
+class FollowSpec:
+    """A follow ready to store: what to show, and the keys of each word."""
+
+    kind: FollowKind
+    phrase: str
+    words: tuple[tuple[str, ...], ...]  # per required word: its form and lemmas
+
+    @property
+    def norm(self) -> str:
+        """One spelling per meaning: "тарифы на воду" and "тарифов на воду" are one follow."""
+        return " ".join(keys[1] if len(keys) > 1 else keys[0] for keys in self.words)
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    id: int
+    kind: FollowKind
+    phrase: str
+    created_at: float
+
+
+# markup and query syntax a follow never needs: tags, entities, FTS5 operators and grouping
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&#?\w+;")
+_SYNTAX_CHARS = frozenset('"*^(){}[]:\\`=|')
+_OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
+
+
+def parse_follow(text: str, kind: FollowKind = FollowKind.TOPIC) -> FollowSpec | FollowProblem:
+    """The follow ``text`` asks for, or why it cannot be one."""
+    phrase = " ".join(clean(text).split())
+    if not phrase:
+        return FollowProblem.EMPTY
+    if len(phrase) > MAX_FOLLOW_CHARS:
+        return FollowProblem.TOO_LONG
+    if (
+        _TAG.search(phrase)
+        or _SYNTAX_CHARS & set(phrase)
+        or any(word in _OPERATORS for word in phrase.split())
+    ):
+        return FollowProblem.MARKUP
+    found = tokens(phrase)
+    if not found:
+        return FollowProblem.NO_WORDS
+    long_enough = [t for t in found if len(t.form) >= MIN_WORD_CHARS or t.form.isdigit()]
+    if not long_enough:
+        return FollowProblem.TOO_SHORT
+    meaningful = [t for t in long_enough if t.form not in STOPWORDS]
+    if not meaningful:
+        return FollowProblem.ONLY_COMMON
+    if len(meaningful) > MAX_FOLLOW_WORDS:
+        return FollowProblem.TOO_MANY_WORDS
+    words = tuple(tuple(dict.fromkeys((t.form, *lemma_keys(t.form)))) for t in meaningful)
+    return FollowSpec(kind, phrase, words)
+
+
+# -- the piece side ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A place in a piece a follow can match: a paragraph, or a person who answers."""
+
+    order: int
+    turn: int | None  # the answer it belongs to (a speaker: their first answer)
+    answer: bool  # an answer paragraph (shown first in the notification)
+    speaker: bool  # a person who answers (speaker follows match only these)
+    keys: frozenset[str]
+
+
+def text_keys(text: str) -> frozenset[str]:
+    return frozenset(key for token in tokens(text) for key in token_keys(token))
+
+
+def piece_units(
+    title: str, lead: Sequence[str], speaker: str | None, turns: Sequence[Turn]
+) -> list[Unit]:
+    """Every place of a piece a follow may match, in reading order."""
+    units: list[Unit] = []
+
+    def add(text: str, turn: int | None, *, answer: bool = False, by: bool = False) -> None:
+        keys = text_keys(text)
+        if keys:
+            units.append(Unit(len(units), turn, answer, by, keys))
+
+    add(title, None)
+    for paragraph in lead:
+        add(paragraph, None)
+    first_answer: dict[str, int] = {}
+    for turn in turns:
+        for paragraph in turn.question:
+            add(paragraph, turn.number)
+        for index, paragraph in enumerate(turn.answer):
+            add(paragraph, turn.number, answer=True)
+            who = turn.speaker_at(index) or speaker
+            if who:
+                first_answer.setdefault(who, turn.number)
+    for name, number in first_answer.items():
+        add(name, number, by=True)
+    return units
+
+
+def answering_speakers(speaker: str | None, turns: Sequence[Turn]) -> list[str]:
+    """Who answers in a piece, in order of their first answer (the buttons "Follow X")."""
+    found: dict[str, None] = {}
+    for turn in turns:
+        for index in range(len(turn.answer)):
+            who = turn.speaker_at(index) or speaker
+            if who:
+                found.setdefault(who, None)
+    return list(found)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIndex:
+    """key → the units holding it, for topic follows and for speaker follows."""
+
+    units: tuple[Unit, ...]
+    topic: dict[str, frozenset[int]]
+    speaker: dict[str, frozenset[int]]
+
+    @classmethod
+    def of(cls, units: Sequence[Unit]) -> KeyIndex:
+        topic: dict[str, set[int]] = {}
+        speaker: dict[str, set[int]] = {}
+        for unit in units:
+            for key in unit.keys:
+                topic.setdefault(key, set()).add(unit.order)
+                if unit.speaker:
+                    speaker.setdefault(key, set()).add(unit.order)
+        return cls(
+            tuple(units),
+            {k: frozenset(v) for k, v in topic.items()},
+            {k: frozenset(v) for k, v in speaker.items()},
+        )
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted(self.topic)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A row of the key index that shares ``key`` with the piece."""
+
+    key: str
+    follow_id: int
+    word: int
+    words: int
+    chat_id: int
+    speaker: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a reader gets a piece: the follow that matched and the answer to show first."""
+
+    chat_id: int
+    follow_id: int
+    turn: int | None
+
+
+def _rank(unit: Unit) -> tuple[int, int]:
+    return (0 if unit.answer or unit.speaker else 1, unit.order)
+
+
+def match_piece(index: KeyIndex, hits: Iterable[Hit]) -> dict[int, Match]:
+    """Per reader, the best follow of theirs the piece matches (one whose match is an answer
+    first, then the earliest in the piece, then the oldest follow)."""
+    per_follow: dict[int, list[set[int] | None]] = {}
+    owner: dict[int, int] = {}
+    for hit in hits:
+        table = index.speaker if hit.speaker else index.topic
+        found = table.get(hit.key)
+        if not found:
+            continue
+        slots = per_follow.get(hit.follow_id)
+        if slots is None:
+            slots = per_follow[hit.follow_id] = [None] * hit.words
+            owner[hit.follow_id] = hit.chat_id
+        if hit.word < len(slots):
+            current = slots[hit.word]
+            slots[hit.word] = set(found) if current is None else current | found
+    best: dict[int, tuple[tuple[int, int], int, Match]] = {}
+    for follow_id, slots in per_follow.items():
+        if any(s is None for s in slots):
+            continue
+        common = set.intersection(*(s for s in slots if s is not None))
+        if not common:
+            continue
+        unit = min((index.units[o] for o in common), key=_rank)
+        chat_id = owner[follow_id]
+        rank = (_rank(unit), follow_id)
+        known = best.get(chat_id)
+        if known is None or rank < (known[0], known[1]):
+            best[chat_id] = (rank[0], follow_id, Match(chat_id, follow_id, unit.turn))
+    return {chat: entry[2] for chat, entry in best.items()}
+
+
+def matching_paragraph(turn: Turn, phrase: str) -> int:
+    """The first paragraph of an answer holding every word of a follow (0 if none does)."""
+    spec = parse_follow(phrase)
+    if isinstance(spec, FollowProblem):
+        return 0
+    for index, paragraph in enumerate(turn.answer):
+        keys = text_keys(paragraph)
+        if all(keys.intersection(word) for word in spec.words):
+            return index
+    return 0
+
+
+def follow_key_rows(spec: FollowSpec) -> list[tuple[str, int]]:
+    """(key, word index) rows of the key index for a follow."""
+    return [(key, word) for word, keys in enumerate(spec.words) for key in keys]
+
+
+# -- delivery preferences -------------------------------------------------------------------------
+
+
+class Mode(StrEnum):
+    """What a reader who is not subscribed to everything gets."""
+
+    FOLLOWED = "followed"
+    NOTHING = "nothing"
+
+
+class Silence(StrEnum):
+    NEVER = "never"
+    QUIET = "quiet"  # silent during quiet hours
+    ALWAYS = "always"
+
+
+# Time zones offered (fixed offsets: the region's zones keep no daylight saving time; no tzdata
+# needed in the image). Minutes east of UTC.
+UTC_OFFSETS = (0, 60, 120, 180, 240, 300, 360, 420)
+DEFAULT_OFFSET = 300
+DEFAULT_QUIET = (22 * 60, 8 * 60)
+DIGEST_HOURS = (7, 8, 9, 12, 18, 20, 21)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSettings:
+    mode: Mode = Mode.FOLLOWED
+    silence: Silence = Silence.QUIET
+    quiet_from: int = DEFAULT_QUIET[0]
+    quiet_to: int = DEFAULT_QUIET[1]
+    utc_offset: int = DEFAULT_OFFSET
+    digest_hour: int | None = None
+
+
+def local_time(now: float, utc_offset: int) -> datetime:
+    return datetime.fromtimestamp(now, UTC) + timedelta(minutes=utc_offset)
+
+
+def is_quiet(settings: ReaderSettings, now: float) -> bool:
+    """Whether a message sent at ``now`` (Unix seconds) goes silently."""
+    match settings.silence:
+        case Silence.ALWAYS:
+            return True
+        case Silence.NEVER:
+            return False
+        case Silence.QUIET:
+            local = local_time(now, settings.utc_offset)
+            minute = local.hour * 60 + local.minute
+            start, end = settings.quiet_from, settings.quiet_to
+            if start == end:
+                return False
+            if start < end:
+                return start <= minute < end
+            return minute >= start or minute < end
+
+
+def digest_due(now: float, utc_offset: int, hour: int) -> tuple[date, float]:
+    """The reader's latest digest moment at or before ``now``: their local date and the Unix
+    time of their hour on it (yesterday's when today's hour has not come yet). A digest is due
+    when something published before that moment still waits; one digest per local date."""
+    local = local_time(now, utc_offset)
+    day = local.date() if local.hour >= hour else local.date() - timedelta(days=1)
+    moment = datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - timedelta(
+        minutes=utc_offset
+    )
+    return day, moment.timestamp()
