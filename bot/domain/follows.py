@@ -19,7 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
 
+from bot.domain.language import morph
 from bot.domain.matching import STOPWORDS, clean, lemma_keys, token_keys, tokens
 from bot.domain.models import Turn
 
@@ -55,11 +58,7 @@ class FollowSpec:
     kind: FollowKind
     phrase: str
     words: tuple[tuple[str, ...], ...]  # per required word: its form and lemmas
-
-    @property
-    def norm(self) -> str:
-        """One spelling per meaning: "тарифы на воду" and "тарифов на воду" are one follow."""
-        return " ".join(keys[1] if len(keys) > 1 else keys[0] for keys in self.words)
+    norm: str = ""  # one spelling per meaning: "тарифы на воду" = "тарифов на воду"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +67,21 @@ class Follow:
     kind: FollowKind
     phrase: str
     created_at: float
+
+
+_NAME_GRAMMEMES = frozenset({"Surn", "Name", "Patr", "Geox", "Orgn"})
+
+
+@lru_cache(maxsize=4096)
+def name_lemma(form: str) -> str:
+    """The lemma of a word, a person's or place's reading preferred ("токаев" is the
+    surname, not the genitive of "токай"), so one name in any case is one follow."""
+    if not any("а" <= ch <= "я" for ch in form):
+        return form
+    parses = morph().parse(form)
+    named = [p for p in parses if _NAME_GRAMMEMES & p.tag.grammemes]
+    best = (named or parses)[0]
+    return str(best.normal_form).replace("ё", "е")
 
 
 # markup and query syntax a follow never needs: tags, entities, FTS5 operators and grouping
@@ -101,7 +115,20 @@ def parse_follow(text: str, kind: FollowKind = FollowKind.TOPIC) -> FollowSpec |
     if len(meaningful) > MAX_FOLLOW_WORDS:
         return FollowProblem.TOO_MANY_WORDS
     words = tuple(tuple(dict.fromkeys((t.form, *lemma_keys(t.form)))) for t in meaningful)
-    return FollowSpec(kind, phrase, words)
+    folded = phrase.replace("ё", "е").replace("Ё", "Е")
+    norm = " ".join(norm_word(t.form, t.form.capitalize() in folded) for t in meaningful)
+    return FollowSpec(kind, phrase, words, norm)
+
+
+# a Russian surname in any case: Токаеву, Курамаевым, Нурлановой → токаев, курамаев, нурланов
+_SURNAME = re.compile(r"(.+(?:ов|ев|ин|ын))(?:а|у|ым|ом|е|ой|ою|ых|ыми|ы)?")
+
+
+def norm_word(form: str, capitalised: bool) -> str:
+    """A word's spelling for telling follows apart: a capitalised surname's masculine stem,
+    else its lemma (a name's reading preferred)."""
+    surname = _SURNAME.fullmatch(form) if capitalised else None
+    return surname[1] if surname else name_lemma(form)
 
 
 # -- the piece side ------------------------------------------------------------------------------
@@ -189,16 +216,15 @@ class KeyIndex:
         return sorted(self.topic)
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A row of the key index that shares ``key`` with the piece."""
+class Hit(NamedTuple):
+    """A row of the key index that shares ``key`` with the piece (SQLite's row as is)."""
 
     key: str
     follow_id: int
     word: int
     words: int
     chat_id: int
-    speaker: bool
+    speaker: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,18 +245,17 @@ def match_piece(index: KeyIndex, hits: Iterable[Hit]) -> dict[int, Match]:
     first, then the earliest in the piece, then the oldest follow)."""
     per_follow: dict[int, list[set[int] | None]] = {}
     owner: dict[int, int] = {}
-    for hit in hits:
-        table = index.speaker if hit.speaker else index.topic
-        found = table.get(hit.key)
+    for key, follow_id, word, words, chat_id, speaker in hits:
+        found = (index.speaker if speaker else index.topic).get(key)
         if not found:
             continue
-        slots = per_follow.get(hit.follow_id)
+        slots = per_follow.get(follow_id)
         if slots is None:
-            slots = per_follow[hit.follow_id] = [None] * hit.words
-            owner[hit.follow_id] = hit.chat_id
-        if hit.word < len(slots):
-            current = slots[hit.word]
-            slots[hit.word] = set(found) if current is None else current | found
+            slots = per_follow[follow_id] = [None] * words
+            owner[follow_id] = chat_id
+        if word < len(slots):
+            current = slots[word]
+            slots[word] = set(found) if current is None else current | found
     best: dict[int, tuple[tuple[int, int], int, Match]] = {}
     for follow_id, slots in per_follow.items():
         if any(s is None for s in slots):
