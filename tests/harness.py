@@ -71,12 +71,15 @@ def emulator_settings(emu: BotAPIEmulator, tmp_path: Path, **overrides: Any) -> 
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, seed: bool = True, **overrides: Any
+    tmp_path: Path, *, seed: bool = True, chats: tuple[int, ...] = (), **overrides: Any
 ) -> AsyncIterator[Harness]:
     """The bot polling a fresh emulator. Throttling is off unless a test turns it on, since tests
-    act faster than any reader."""
+    act faster than any reader. ``chats`` are known to the emulator before the bot starts (a
+    restarted bot may send to readers first)."""
     overrides.setdefault("throttle_rate", 0.0)
     async with BotAPIEmulator() as emu:
+        for chat_id in chats:
+            emu.add_chat(chat_id, "ru")
         settings = emulator_settings(emu, tmp_path, **overrides)
         repo = await Repository.open(settings.database_path)
         if seed:
