@@ -227,7 +227,11 @@ async def test_an_editor_publishes_a_file_and_readers_are_notified(tmp_path: Pat
         for reader in READERS:
             [note] = await h.emu.wait_for_messages(reader, 1)
             assert note.text == preview.text  # exactly what the editor saw
-            assert note.button_texts() == [f"Вопросы ({turns})", "🔕 Отписаться"]
+            assert note.button_texts() == [
+                f"Вопросы ({turns})",
+                "➕ Следить: Олег Петров",
+                "🔕 Отписаться",
+            ]
         await h.emu.wait_until(lambda: not h.emu.messages(EDITOR)[1].buttons())  # buttons gone
 
         # one progress message, updated to the final numbers
@@ -249,6 +253,7 @@ async def test_an_editor_publishes_a_file_and_readers_are_notified(tmp_path: Pat
         await h.emu.wait_until(lambda: h.emu.messages(other)[0].edited > 0)
         assert h.emu.messages(other)[0].button_texts() == [
             f"Вопросы ({turns})",
+            "➕ Следить: Олег Петров",
             "🔔 Подписаться на новые материалы",
         ]
 
