@@ -27,6 +27,7 @@ from bot.domain.follows import (
     Silence,
     follow_key_rows,
     is_quiet,
+    key_ranks,
     match_piece,
     piece_units,
 )
@@ -34,9 +35,24 @@ from bot.domain.models import Turn
 from bot.domain.outbox import Claim
 from storage.connection import Database, clock, fetchall, fetchone
 
+# CROSS JOIN keeps SQLite's loop over the piece's keys (a few thousand), each a range of the
+# key index; the planner would otherwise scan the whole index.
+# One-word follows (most of them, and those of common words by the thousand) are reduced in
+# SQL to each reader's best: (chat, rank, follow), rank * 2^32 + follow packed for min().
+SINGLES = (
+    "SELECT k.chat_id, min((CASE WHEN k.speaker THEN p.speaker_rank ELSE p.topic_rank END)"
+    " * 4294967296 + k.follow_id) AS best"
+    " FROM temp.piece_keys p CROSS JOIN follow_keys k ON k.key = p.key WHERE k.words = 1"
+    " GROUP BY k.chat_id HAVING best IS NOT NULL"
+)
+# Follows of several words: only those with every word somewhere in the piece come back, to be
+# checked in Python for one paragraph holding them all.
 HITS = (
-    "SELECT k.key, k.follow_id, k.word, k.words, k.chat_id, k.speaker"
-    " FROM json_each(?) j JOIN follow_keys k ON k.key = j.value"
+    "WITH h AS (SELECT k.key, k.follow_id, k.word, k.words, k.chat_id, k.speaker"
+    " FROM temp.piece_keys p CROSS JOIN follow_keys k ON k.key = p.key WHERE k.words > 1),"
+    " c AS (SELECT follow_id FROM h GROUP BY follow_id HAVING count(DISTINCT word) = max(words))"
+    " SELECT h.key, h.follow_id, h.word, h.words, h.chat_id, h.speaker FROM h"
+    " JOIN c ON c.follow_id = h.follow_id"
 )
 
 FOLLOWED_DELIVERIES = (
@@ -92,11 +108,26 @@ async def route_piece(conn: aiosqlite.Connection, piece_id: int, now: float) -> 
         "CREATE TEMP TABLE IF NOT EXISTS matched"
         " (chat_id INTEGER PRIMARY KEY, follow_id INTEGER NOT NULL, turn INTEGER)"
     )
+    await conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS piece_keys"
+        " (key TEXT PRIMARY KEY, topic_rank INTEGER, speaker_rank INTEGER) WITHOUT ROWID"
+    )
     await conn.execute("DELETE FROM temp.matched")
+    await conn.execute("DELETE FROM temp.piece_keys")
     if index is None:
         return 0
-    hits = await fetchall(conn, HITS, (json.dumps(index.keys, ensure_ascii=False),))
-    matches = match_piece(index, hits)  # type: ignore[arg-type]
+    topic_rank, speaker_rank = key_ranks(index)
+    await conn.executemany(
+        "INSERT INTO temp.piece_keys (key, topic_rank, speaker_rank) VALUES (?, ?, ?)",
+        [(key, rank, speaker_rank.get(key)) for key, rank in topic_rank.items()],
+    )
+    singles = [
+        (int(r[0]), int(r[1]) >> 32, int(r[1]) & 0xFFFFFFFF)
+        for r in await fetchall(conn, SINGLES)
+    ]
+    hits = await fetchall(conn, HITS)
+    matches = match_piece(index, hits, singles)  # type: ignore[arg-type]
+    await conn.execute("DELETE FROM temp.piece_keys")
     await conn.executemany(
         "INSERT INTO temp.matched (chat_id, follow_id, turn) VALUES (?, ?, ?)",
         [(m.chat_id, m.follow_id, m.turn) for m in matches.values()],

@@ -236,40 +236,78 @@ class Match:
     turn: int | None
 
 
-def _rank(unit: Unit) -> tuple[int, int]:
-    return (0 if unit.answer or unit.speaker else 1, unit.order)
+RANK_SPAN = 1_000_000  # a unit's rank: answers and speakers first, then reading order
 
 
-def match_piece(index: KeyIndex, hits: Iterable[Hit]) -> dict[int, Match]:
-    """Per reader, the best follow of theirs the piece matches (one whose match is an answer
-    first, then the earliest in the piece, then the oldest follow)."""
-    per_follow: dict[int, list[set[int] | None]] = {}
+def unit_rank(unit: Unit) -> int:
+    return (0 if unit.answer or unit.speaker else RANK_SPAN) + unit.order
+
+
+def key_ranks(index: KeyIndex) -> tuple[dict[str, int], dict[str, int]]:
+    """Per key, the best rank of a unit holding it: for topic follows, for speaker follows.
+    A one-word follow's best place in the piece is the best of its keys' (no sets needed)."""
+    ranks = [unit_rank(unit) for unit in index.units]
+    topic = {key: min(ranks[o] for o in orders) for key, orders in index.topic.items()}
+    speaker = {key: min(ranks[o] for o in orders) for key, orders in index.speaker.items()}
+    return topic, speaker
+
+
+def _masks(table: dict[str, frozenset[int]]) -> dict[str, int]:
+    return {key: sum(1 << o for o in orders) for key, orders in table.items()}
+
+
+def match_piece(
+    index: KeyIndex,
+    hits: Iterable[Hit],
+    singles: Iterable[tuple[int, int, int]] = (),
+) -> dict[int, Match]:
+    """Per reader, the best follow of theirs the piece matches: the one whose place in the
+    piece ranks first (an answer or a speaker before the title and lead, then reading order),
+    then the oldest follow. ``hits`` are key-index rows sharing a key with the piece (a
+    follow of several words matches when one unit holds all of them); ``singles`` are
+    one-word follows already reduced to (chat, best rank, follow) — storage does that in SQL,
+    since one-word follows of common words are most of the rows."""
+    topic_rank, speaker_rank = key_ranks(index)
+    best: dict[int, tuple[int, int]] = {}  # chat → (rank, follow)
+
+    def offer(chat_id: int, rank: int, follow_id: int) -> None:
+        known = best.get(chat_id)
+        if known is None or (rank, follow_id) < known:
+            best[chat_id] = (rank, follow_id)
+
+    for chat_id, rank, follow_id in singles:
+        offer(chat_id, rank, follow_id)
+    # several words: each key's units as a bit mask; a follow matches where all words meet
+    topic_mask, speaker_mask = _masks(index.topic), _masks(index.speaker)
+    per_follow: dict[int, list[int]] = {}
     owner: dict[int, int] = {}
     for key, follow_id, word, words, chat_id, speaker in hits:
-        found = (index.speaker if speaker else index.topic).get(key)
-        if not found:
+        if words == 1:
+            at = (speaker_rank if speaker else topic_rank).get(key)
+            if at is not None:
+                offer(chat_id, at, follow_id)
+            continue
+        mask = (speaker_mask if speaker else topic_mask).get(key, 0)
+        if not mask:
             continue
         slots = per_follow.get(follow_id)
         if slots is None:
-            slots = per_follow[follow_id] = [None] * words
+            slots = per_follow[follow_id] = [0] * words
             owner[follow_id] = chat_id
         if word < len(slots):
-            current = slots[word]
-            slots[word] = set(found) if current is None else current | found
-    best: dict[int, tuple[tuple[int, int], int, Match]] = {}
+            slots[word] |= mask
+    ranks = [unit_rank(unit) for unit in index.units]
     for follow_id, slots in per_follow.items():
-        if any(s is None for s in slots):
-            continue
-        common = set.intersection(*(s for s in slots if s is not None))
-        if not common:
-            continue
-        unit = min((index.units[o] for o in common), key=_rank)
-        chat_id = owner[follow_id]
-        rank = (_rank(unit), follow_id)
-        known = best.get(chat_id)
-        if known is None or rank < (known[0], known[1]):
-            best[chat_id] = (rank[0], follow_id, Match(chat_id, follow_id, unit.turn))
-    return {chat: entry[2] for chat, entry in best.items()}
+        common = slots[0]
+        for mask in slots[1:]:
+            common &= mask
+        if common:
+            at = min(ranks[o] for o in range(common.bit_length()) if common >> o & 1)
+            offer(owner[follow_id], at, follow_id)
+    return {
+        chat: Match(chat, follow_id, index.units[rank % RANK_SPAN].turn)
+        for chat, (rank, follow_id) in best.items()
+    }
 
 
 def matching_paragraph(turn: Turn, phrase: str) -> int:
