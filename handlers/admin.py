@@ -201,7 +201,13 @@ async def cancel(
 
 async def stats(message: Message, repo: Repository) -> None:
     counts = await repo.subscriber_counts()
-    await message.answer(stats_text(counts, await repo.recent_broadcasts(5)))
+    text = stats_text(
+        counts,
+        await repo.recent_broadcasts(5),
+        await repo.follow_totals(),
+        await repo.top_follows(10),
+    )
+    await message.answer(text)
 
 
 async def document_without_command(message: Message) -> None:

@@ -122,8 +122,7 @@ async def route_piece(conn: aiosqlite.Connection, piece_id: int, now: float) -> 
         [(key, rank, speaker_rank.get(key)) for key, rank in topic_rank.items()],
     )
     singles = [
-        (int(r[0]), int(r[1]) >> 32, int(r[1]) & 0xFFFFFFFF)
-        for r in await fetchall(conn, SINGLES)
+        (int(r[0]), int(r[1]) >> 32, int(r[1]) & 0xFFFFFFFF) for r in await fetchall(conn, SINGLES)
     ]
     hits = await fetchall(conn, HITS)
     matches = match_piece(index, hits, singles)  # type: ignore[arg-type]

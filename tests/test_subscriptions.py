@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.follows import FollowSpec, ReaderSettings, parse_follow
 from bot.domain.outbox import DeliveryState, Outcome, SubscriberState
 from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare, store
@@ -371,6 +372,11 @@ def test_cli_stats_and_export(
             for chat in (11, 12, 13):
                 await repo.subscribe(chat, "ru")
             await repo.unsubscribe(12)
+            tariffs = parse_follow("тарифы")
+            assert isinstance(tariffs, FollowSpec)
+            await repo.add_follow(13, "ru", tariffs)
+            await repo.add_follow(14, "en", tariffs)  # follows, not subscribed
+            await repo.save_reader_settings(14, "en", ReaderSettings(digest_hour=9))
         finally:
             await repo.close()
 
@@ -389,7 +395,12 @@ def test_cli_stats_and_export(
 
     assert main(["export-subscribers"]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0] == "chat_id,state,locale,subscribed_at,changed_at,reason"
-    assert [r.split(",")[:2] for r in rows[1:]] == [["11", "active"], ["13", "active"]]
+    assert rows[0].startswith("chat_id,state,locale,subscribed_at,changed_at,reason,mode,")
+    assert [r.split(",")[:2] for r in rows[1:]] == [
+        ["11", "active"],
+        ["13", "active"],
+        ["14", "follows"],
+    ]
+    assert rows[2].endswith(",topic:тарифы") and ",9,topic:тарифы" in rows[3]
     assert main(["export-subscribers", "--all"]) == 0
     assert "12,unsubscribed" in capsys.readouterr().out

@@ -100,7 +100,8 @@ async def populate(repo: Repository, readers: int, total: int, seed: int) -> int
         )
         speaker = int(kind is FollowKind.SPEAKER)
         key_rows += [
-            (k, follow_id, word, len(spec.words), chat, speaker) for k, word in follow_key_rows(spec)
+            (k, follow_id, word, len(spec.words), chat, speaker)
+            for k, word in follow_key_rows(spec)
         ]
     async with repo.transaction() as conn:
         await conn.executemany(
