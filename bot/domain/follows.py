@@ -296,14 +296,15 @@ def match_piece(
             owner[follow_id] = chat_id
         if word < len(slots):
             slots[word] |= mask
-    ranks = [unit_rank(unit) for unit in index.units]
+    first = sum(1 << u.order for u in index.units if u.answer or u.speaker)  # ranked first
     for follow_id, slots in per_follow.items():
         common = slots[0]
         for mask in slots[1:]:
             common &= mask
         if common:
-            at = min(ranks[o] for o in range(common.bit_length()) if common >> o & 1)
-            offer(owner[follow_id], at, follow_id)
+            best_bits = common & first or common
+            order = (best_bits & -best_bits).bit_length() - 1  # the lowest: earliest in reading
+            offer(owner[follow_id], unit_rank(index.units[order]), follow_id)
     return {
         chat: Match(chat, follow_id, index.units[rank % RANK_SPAN].turn)
         for chat, (rank, follow_id) in best.items()
