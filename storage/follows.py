@@ -48,7 +48,7 @@ SINGLES = (
 # Follows of several words: only those with every word somewhere in the piece come back, to be
 # checked in Python for one paragraph holding them all.
 HITS = (
-    "WITH h AS (SELECT k.key, k.follow_id, k.word, k.words, k.chat_id, k.speaker"
+    "WITH h AS MATERIALIZED (SELECT k.key, k.follow_id, k.word, k.words, k.chat_id, k.speaker"
     " FROM temp.piece_keys p CROSS JOIN follow_keys k ON k.key = p.key WHERE k.words > 1),"
     " c AS (SELECT follow_id FROM h GROUP BY follow_id HAVING count(DISTINCT word) = max(words))"
     " SELECT h.key, h.follow_id, h.word, h.words, h.chat_id, h.speaker FROM h"
