@@ -12,6 +12,7 @@ import itertools
 import json
 import sys
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any, TextIO, cast
@@ -227,7 +228,9 @@ async def run_console(
             session=session,
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
-        dp = build_dispatcher(repo, settings)
+        # one editor at the keyboard, checking a piece: per-user flood control guards the bot
+        # against Telegram users and has nothing to guard here (piped commands arrive at once)
+        dp = build_dispatcher(repo, replace(settings, throttle_rate=0.0))
         preview = ConsolePreview(dp, bot, session, language)
         print(
             f"Console preview of the bot ({settings.database_path}). Type /summary, /questions, "

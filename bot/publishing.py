@@ -45,11 +45,16 @@ def prepare(
         text = document.text
         interview = parse_interview(text, title=title, speaker=speaker)
     else:
-        body = [p for p in document.paragraphs if not p.heading]
-        heading = next((p.text for p in document.paragraphs if p.heading), None)
+        # the first heading is the title; later ones (questions as "### …" or <h3>) are
+        # emphasised paragraphs like bold ones
+        first = next((i for i, p in enumerate(document.paragraphs) if p.heading), None)
+        heading = document.paragraphs[first].text if first is not None else None
+        body = [p for i, p in enumerate(document.paragraphs) if i != first]
         text = "\n\n".join(p.text for p in document.paragraphs)
         interview = parse_paragraphs(
-            ((p.text, p.strong) for p in body), title=title or heading, speaker=speaker
+            ((p.text, p.strong or p.heading) for p in body),
+            title=title or heading,
+            speaker=speaker,
         )
     return Prepared(interview, summarize(interview), extract_quotes(interview), source_hash(text))
 

@@ -42,6 +42,7 @@ from bot.domain.matching import (
     Matcher,
     Plan,
     QueryWord,
+    Relevance,
     candidate_stages,
     fuzzy_keys,
     key_groups,
@@ -341,11 +342,41 @@ async def _rank(conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any]) -> 
     published = await _publication_times(conn, {r[1] for r in rows})
     ages = {ts: age for age, ts in enumerate(sorted({published[r[1]] for r in rows}, reverse=True))}
     relevance = Matcher(plan).relevance
+    scored = [relevance(r[2], r[4]) for r in rows]
+    context = await _answer_context(conn, plan, rows, scored)
     keyed = [
-        (rank_key(relevance(r[2], r[4]), ages[published[r[1]]], r[3], r[0]), r[0]) for r in rows
+        (rank_key(rel, ages[published[r[1]]], r[3], r[0], context.get(r[0], 0)), r[0])
+        for r, rel in zip(rows, scored, strict=True)
     ]
     keyed.sort()
     return [quote_id for _key, quote_id in keyed]
+
+
+async def _answer_context(
+    conn: aiosqlite.Connection, plan: Plan, rows: Sequence[Any], scored: Sequence[Relevance]
+) -> dict[int, int]:
+    """Quote id → query words its whole answer matches, among the candidates, for quotes that
+    miss some words themselves ("кто бы поехал в село": "…поехали?" and "…в село" in one
+    answer)."""
+    partial = [
+        r[0] for r, rel in zip(rows, scored, strict=True) if rel.coverage < len(plan.required)
+    ]
+    if len(plan.required) < 2 or not partial:
+        return {}
+    turns: dict[int, tuple[int, int]] = {}
+    for chunk in _chunks([r[0] for r in rows]):
+        marks = ",".join("?" * len(chunk))
+        for quote_id, piece_id, turn in await fetchall(
+            conn, f"SELECT id, piece_id, turn_number FROM quotes WHERE id IN ({marks})", chunk
+        ):
+            turns[int(quote_id)] = (int(piece_id), int(turn))
+    keys: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for row in rows:
+        if row[0] in turns:
+            keys[turns[row[0]]].append(row[2])
+    relevance = Matcher(plan).relevance
+    coverage = {answer: relevance(" | ".join(texts)).coverage for answer, texts in keys.items()}
+    return {quote_id: coverage[turns[quote_id]] for quote_id in partial if quote_id in turns}
 
 
 async def _hits(conn: aiosqlite.Connection, quote_ids: Sequence[int]) -> list[QuoteHit]:

@@ -633,7 +633,6 @@ async def _state(db: Path) -> tuple[int, int | None]:
     [
         "interview-from-word.docx",
         "interview.rtf",
-        "saved-page-br.html",
         "lead-only.txt",
         "questions-only.txt",
         "questions-only-labels.txt",
@@ -652,6 +651,45 @@ def test_a_saved_web_page_with_dash_turns_is_published(archive: Archive, tmp_pat
     code, out, err = publish_here(db, BAD / "article-p-tags.html")
     assert code == 0 and out.strip().isdigit(), err
     assert "2 questions" in err and "Данияр Абенов" in err
+
+
+def test_a_saved_web_page_with_turns_between_line_breaks_is_published(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """A page whose dash turns are set apart by <br> inside one block: each line is a
+    paragraph, so the turns are found as in a text file, the byline kept apart."""
+    db = tmp_path / "bot.sqlite3"
+    copy_db(archive.db, db)
+    code, out, err = publish_here(db, BAD / "saved-page-br.html")
+    assert code == 0 and out.strip().isdigit(), err
+    assert "2 questions" in err
+    piece = in_thread(asyncio.run, _piece(db, int(out)))
+    assert piece.title == "Ерлан Жумабаев: «Воды не станет больше»"
+    assert piece.lead == ("Маловодье прошлого лета обошлось фермерам юга почти в 2,5 млрд тенге.",)
+    assert [(t.question_text, t.answer_text) for t in piece.turns] == [
+        (
+            "Ерлан Маратович, прошлое лето называют самым маловодным за двадцать лет. "
+            "Это случайность или тенденция?",
+            "Это тенденция, и её хорошо видно в рядах наблюдений. Сток Сырдарьи за тридцать "
+            "лет снизился примерно на 12%.",
+        ),
+        (
+            "Куда уходит вода, которая всё-таки поступает в каналы?",
+            "Значительная её часть до полей как раз не доходит: потери составляют от 30 до 40%.",
+        ),
+    ]
+    everything = " ".join([*piece.lead, *piece.closing, *(t.answer_text for t in piece.turns)])
+    assert "Беседовала" not in everything
+
+
+async def _piece(db: Path, piece_id: int) -> Piece:
+    repo = await Repository.open(db)
+    try:
+        piece = await repo.get_piece(piece_id)
+        assert piece is not None
+        return piece
+    finally:
+        await repo.close()
 
 
 def test_same_text_in_another_encoding_is_already_published(

@@ -13,7 +13,7 @@ from bot.publishing import prepare, publish
 from storage import Repository
 from tests.fakegram import parse_html
 from tests.harness import Harness, running_bot
-from tests.test_ingest_layouts import INGEST, LAYOUTS
+from tests.test_ingest_layouts import FORMATS, INGEST, LAYOUTS
 
 READER = 7001
 
@@ -22,7 +22,7 @@ async def _publish_all(db: Path) -> dict[str, int]:
     repo = await Repository.open(db)
     try:
         ids = {}
-        for name in (*LAYOUTS, "interview.docx", "interview.html", "interview.md"):
+        for name in (*LAYOUTS, *FORMATS):
             published = await publish(repo, prepare((INGEST / name).read_bytes(), name=name))
             assert published.new
             ids[name] = published.piece_id
@@ -62,8 +62,10 @@ async def test_every_answer_and_quote_of_every_layout(tmp_path: Path) -> None:
                 ]
                 assert found, (name, query["q"])
                 if "speaker" in query:  # the quote is sent under the name of who said it
-                    text = parse_html(found[0]["input_message_content"]["message_text"])[0]
-                    assert f"» — {query['speaker']}, " in text, text
+                    sent = [
+                        parse_html(r["input_message_content"]["message_text"])[0] for r in found
+                    ]
+                    assert any(f" — {query['speaker']}, " in text for text in sent), sent
             for line in truth["furniture"]:
                 for result in await _inline(h, line[:40]):
                     text = parse_html(result["input_message_content"]["message_text"])[0]
@@ -105,3 +107,33 @@ async def test_summaries_of_round_tables_quote_each_expert_under_their_own_name(
                         who,
                         sentence,
                     )
+
+
+async def test_editors_publish_every_format_from_telegram(tmp_path: Path) -> None:
+    """Word, a saved web page, Markdown and a round table in text, sent to the bot with
+    /publish: previewed, confirmed, and served with each segment under its speaker."""
+    editor = 77
+    names = ["interview.docx", "interview.html", "interview.md", "two-experts.txt"]
+    async with running_bot(tmp_path, seed=False, admin_ids=frozenset({editor})) as h:
+        for name in names:
+            truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+            before = len(h.emu.messages(editor))
+            document = h.emu.upload_file((INGEST / name).read_bytes(), name)
+            await h.emu.send_message(editor, document=document, caption="/publish")
+            info, preview = (await h.emu.wait_for_messages(editor, before + 2))[before:]
+            assert f"Вопросов: {len(truth['turns'])}" in info.text, (name, info.text)
+            for speaker in truth["speakers"]:
+                assert speaker["name"] in info.text, (name, speaker)
+            await h.tap(editor, preview, preview.button_texts()[0])
+            [done] = (await h.emu.wait_for_messages(editor, before + 3))[before + 2 :]
+            assert done.text.startswith("Опубликовано"), done.text
+        pieces = {p.title: p for p in await h.repo.list_pieces(limit=10)}
+        for name in names:
+            truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
+            piece = pieces[truth["title"]]
+            assert piece.turn_count == len(truth["turns"])
+            last = len(truth["turns"])
+            messages = await h.say(READER, f"/start {piece.id}_{last}")
+            shown = "\n".join(parse_html(m.text)[0] for m in messages)
+            for segment in truth["turns"][-1]["segments"]:
+                assert f"{segment['speaker']}: {segment['starts']}" in shown, (name, segment)

@@ -12,20 +12,15 @@ from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare
 
 INGEST = Path(__file__).parent / "data" / "ingest"
-LAYOUTS = [
-    "bare-question.txt",
-    "numbered.txt",
-    "numbered-paren.txt",
-    "numbered-vopros.txt",
-    "web-furniture.txt",
-    "caps-labels.txt",
-    "initial-labels.txt",
-    "english-qa.txt",
-    "english-names.txt",
-    "two-experts.txt",
-    "two-experts-dash.txt",
-    "dialogue-bullets.txt",
-]
+# every plain-text interview with its truth (tests/data/ingest/README.md), the blind-written
+# ``blind-*`` ones included
+LAYOUTS = sorted(p.name for p in INGEST.glob("*.txt") if (INGEST / f"{p.name}.truth.json").exists())
+# Word files, saved web pages and Markdown, read by their readers (bot/domain/readers)
+FORMATS = sorted(
+    p.name
+    for p in INGEST.iterdir()
+    if p.suffix in {".docx", ".html", ".md"} and (INGEST / f"{p.name}.truth.json").exists()
+)
 
 
 @pytest.mark.parametrize("name", LAYOUTS)
@@ -85,7 +80,7 @@ def test_a_question_the_expert_asks_back_stays_in_the_answer() -> None:
     assert interview.turns[0].answer_text.endswith("ни у акимата.")
 
 
-@pytest.mark.parametrize("name", ["interview.docx", "interview.html", "interview.md"])
+@pytest.mark.parametrize("name", FORMATS)
 def test_word_web_and_markdown_files_publish_with_bold_questions(name: str) -> None:
     truth = json.loads((INGEST / f"{name}.truth.json").read_text(encoding="utf-8"))
     interview = prepare((INGEST / name).read_bytes(), name=name).interview
@@ -98,6 +93,8 @@ def test_word_web_and_markdown_files_publish_with_bold_questions(name: str) -> N
         assert turn.answer_text.endswith(expected["segments"][-1]["ends"])
         for line in truth["furniture"]:
             assert line not in turn.answer_text
+        speakers = [s.speaker or interview.speaker for s in turn.segments]
+        assert speakers == [s["speaker"] for s in expected["segments"]], turn.number
 
 
 def test_a_word_file_renamed_to_txt_is_read_as_word() -> None:

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.publishing import prepare, publish
+from storage import Repository
 from tests.fakegram import parse_html
 from tests.harness import Harness, running_bot
 
@@ -81,3 +83,25 @@ async def test_search_command_lists_quotes_with_buttons_to_answers(tmp_path: Pat
         assert "/search" in usage.text
         [nothing] = await h.say(READER, "/search <b>zzzxq</b>")
         assert "<b>zzzxq</b>" in nothing.text  # shown escaped, as typed
+
+
+async def test_english_interview_is_found_by_other_word_forms(tmp_path: Path) -> None:
+    """An English piece published through the CLI's path: inline search finds its quotes by
+    forms the text does not have ("investments", "household"), sent in English quotation
+    marks."""
+    repo = await Repository.open(tmp_path / "bot.sqlite3")
+    try:
+        english = (Path(__file__).parent / "data" / "ingest" / "english-qa.txt").read_bytes()
+        assert (await publish(repo, prepare(english, name="english-qa.txt"))).new
+    finally:
+        await repo.close()
+    async with running_bot(tmp_path, seed=False) as h:
+        for typed, quote in [
+            ("total investments", "Total investment is about 165 billion tenge"),
+            ("household paying", "Households pay very little"),
+            ("localization of blades", "We would like to localize more"),
+        ]:
+            results = (await ask_inline(h, typed))["results"]
+            assert results and quote in results[0]["title"], typed
+            visible, _ = parse_html(results[0]["input_message_content"]["message_text"])
+            assert visible.startswith(f"“{quote}") and "” — " in visible, visible

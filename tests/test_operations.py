@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from dataclasses import replace
@@ -118,6 +119,35 @@ async def test_console_preview_works_without_token(tmp_path: Path) -> None:
     assert "Вопросы (7)" in text  # the /start buttons
     assert "вопрос 3 из 7" in text  # button 3 of the question list pressed
     assert "Ответа 9 нет" in text
+
+
+async def test_console_preview_answers_every_piped_command(tmp_path: Path) -> None:
+    """An editor pipes a script of checks into the preview: every command is answered, none is
+    taken for a flood (throttling guards the bot against Telegram users, not the console)."""
+    commands = [f"/answer {n % 7 + 1}" for n in range(40)]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            **os.environ,
+            "BOT_TOKEN": "",
+            "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+            "THROTTLE_RATE": "3",
+            "THROTTLE_BURST": "12",
+        },
+    )
+    script = "".join(f"{command}\n" for command in commands).encode()
+    out, err = await asyncio.wait_for(process.communicate(script), 120)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    answers = re.findall(r"вопрос (\d) из 7", text)
+    assert answers == [command.split()[1] for command in commands]
+    assert "слишком" not in text and "too many" not in text
 
 
 async def test_flood_from_one_user_does_not_slow_others(tmp_path: Path) -> None:

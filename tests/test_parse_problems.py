@@ -51,3 +51,15 @@ def test_questions_only_gets_the_no_answers_reply() -> None:
     i18n = build_i18n()
     with i18n.context(), i18n.use_locale("en"):
         assert "questions only" in parse_error_text(error.value)
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_an_unreadable_file_gets_the_formats_that_are_read(locale: str) -> None:
+    """Not "send .txt": Word, web pages and Markdown are published too."""
+    with pytest.raises(ParseError) as error:
+        decode_source(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    assert error.value.code is ParseProblem.BINARY
+    i18n = build_i18n()
+    with i18n.context(), i18n.use_locale(locale):
+        first_line = parse_error_text(error.value).splitlines()[0]
+    assert all(kind in first_line for kind in (".docx", ".html", ".md", ".txt")), first_line

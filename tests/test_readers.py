@@ -343,7 +343,9 @@ def test_word_styles_tables_and_line_breaks() -> None:
         lines.add_run().add_break()
         lines.add_run("Ответ на следующей строке.")
         lines.add_run().add_break()
-        lines.add_run("И ещё строка ответа.")
+        lines.add_run("И ещё строка ответа, которую")
+        lines.add_run().add_break()
+        lines.add_run("перенесли вручную.")
         unbolded = document.add_paragraph(style="Вопрос")
         unbolded.add_run("Обычный текст в жирном стиле").bold = False
         table = document.add_table(rows=2, cols=2)
@@ -361,7 +363,8 @@ def test_word_styles_tables_and_line_breaks() -> None:
         Paragraph("Вопрос стилем знака?", strong=True),
         Paragraph("Ответ с жирной цифрой."),
         Paragraph("Вопрос в две строки?", strong=True),
-        Paragraph("Ответ на следующей строке. И ещё строка ответа."),
+        Paragraph("Ответ на следующей строке."),  # a line break typed is a paragraph break
+        Paragraph("И ещё строка ответа, которую перенесли вручную."),  # unless it goes on
         Paragraph("Обычный текст в жирном стиле"),
         Paragraph("Объединённая ячейка?", strong=True),
         Paragraph("Левая ячейка."),
@@ -436,6 +439,19 @@ def test_a_bold_line_above_its_answer_is_a_question_of_its_own() -> None:
 def test_a_bold_question_over_two_lines_is_one_paragraph() -> None:
     body = interview_body("<b>Первая строка вопроса,<br>вторая строка?</b>", "<b>Ещё?</b>")
     assert strong(read_source(page(body), "x.html"))[0] == "Первая строка вопроса, вторая строка?"
+
+
+def test_plain_lines_between_line_breaks_are_paragraphs() -> None:
+    body = interview_body(
+        "— Первый вопрос?<br>— Ответ, который редактор<br>перенёс вручную.<br>— Второй вопрос?",
+        "Обычный абзац.",
+    )
+    texts = [p.text for p in read_source(page(body), "x.html").paragraphs]
+    assert [t for t in texts if t.startswith("— ")] == [
+        "— Первый вопрос?",
+        "— Ответ, который редактор перенёс вручную.",
+        "— Второй вопрос?",
+    ]
 
 
 def test_bold_survives_trafilaturas_backup_extractor() -> None:

@@ -175,6 +175,16 @@ def test_typo_candidates_prefer_fewest_edits_then_frequency() -> None:
     assert pick_typos("дипламатическава", [("дипломатического", 5)], limit=0) == []
 
 
+def test_english_word_forms_meet_on_their_stems() -> None:
+    for text, query in [("rate", "rates"), ("run", "running"), ("investment", "investments")]:
+        query_keys = set(parse_query(query + " ")[0].keys)
+        assert query_keys & set(key_text(text).split()), (text, query)
+    assert key_text("Households") == "households household"
+    # Russian words keep pymorphy3's lemmas; Latin stop words and codes get no stem
+    assert set(key_text("Токаева").split()) == {"токаева", "токаев"}
+    assert key_text("the CO2") == "the | co2"
+
+
 # -- engine ----------------------------------------------------------------------------------
 
 
@@ -235,6 +245,21 @@ async def test_search_by_who_said_it(archive: Repository) -> None:
     assert hits and all(h.piece_title == FARM.title for h in hits)
     # a word of the name next to a word of the quote is no phrase
     assert "Токаев" in (await archive.search_quotes("Токаев", limit=1))[0].text
+
+
+async def test_english_word_forms(tmp_path: Path) -> None:
+    repo = await Repository.open(tmp_path / "db.sqlite3")
+    try:
+        english = (DATA / "ingest" / "english-qa.txt").read_bytes()
+        await store(repo, prepare(english, name="english-qa.txt"))
+        await publish(repo, one_answer("Farms", "We run three wind farms in the north."), hours=1)
+        assert "at the rate we have seen" in await first(repo, "cheaper rates ")
+        assert "Total investment" in await first(repo, "total investments ")
+        assert "Households pay" in await first(repo, "household paying")
+        assert "We run three wind farms" in await first(repo, "running farm ")
+        assert "We would like to localize more" in await first(repo, "localization of blades ")
+    finally:
+        await repo.close()
 
 
 async def test_name_and_word_put_that_speakers_sentence_first(tmp_path: Path) -> None:
@@ -466,6 +491,52 @@ def test_reindex_command_brings_a_stale_index_up_to_date(
     assert bot.cli.main(["reindex"]) == 0  # nothing left to do
     assert "up to date: 0 quotes indexed" in capsys.readouterr().out
     assert len(asyncio.run(search_after_reindex())) == hits > 0
+
+
+def test_reindex_gives_an_older_index_the_english_stems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database indexed before English stems (normaliser 2) gets them from ``reindex``."""
+    db = tmp_path / "db.sqlite3"
+
+    async def publish_with_the_old_keys() -> None:
+        repo = await Repository.open(db)
+        try:
+            english = (DATA / "ingest" / "english-qa.txt").read_bytes()
+            await store(repo, prepare(english, name="english-qa.txt"))
+            async with repo.transaction() as conn:
+                for quote_id, keys in await conn.execute_fetchall(
+                    "SELECT quote_id, keys FROM search_docs"
+                ):
+                    forms = " | ".join(group[0] for group in key_groups(keys))
+                    await conn.execute(
+                        "UPDATE search_docs SET keys = ? WHERE quote_id = ?", (forms, quote_id)
+                    )
+                await conn.execute("UPDATE search_state SET version = 2")
+        finally:
+            await repo.close()
+
+    async def keys_and_first_hit() -> tuple[set[str], str]:
+        repo = await Repository.open(db)
+        try:
+            rows = await repo._conn.execute_fetchall("SELECT keys FROM search_docs")
+            keys = {k for row in rows for g in key_groups(row[0]) for k in g}
+            hits = await search_sql.search(repo._conn, "total investments ", limit=1)
+            return keys, hits[0].text
+        finally:
+            await repo.close()
+
+    asyncio.run(publish_with_the_old_keys())
+    stems = {"household", "realist", "congest"}
+    assert not stems & asyncio.run(keys_and_first_hit())[0]
+    monkeypatch.setenv("DATABASE_PATH", str(db))
+    monkeypatch.setenv("BOT_TOKEN", "")
+    monkeypatch.setattr(bot.cli, "setup_logging", lambda *a, **k: None)
+    assert bot.cli.main(["reindex"]) == 0
+    assert "search index up to date" in capsys.readouterr().out
+    keys, top = asyncio.run(keys_and_first_hit())
+    assert stems <= keys
+    assert "Total investment" in top
 
 
 HOSTILE = [

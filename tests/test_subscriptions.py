@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -350,10 +351,21 @@ async def test_a_bad_file_gets_the_reason_in_the_editors_language(tmp_path: Path
         assert "Подробности:" in reason.text
         await _send_file(h, EDITOR, b"\x00\x01binary", language_code="en")
         reason = (await h.emu.wait_for_messages(EDITOR, 2))[-1]
-        assert reason.text.startswith("This is not a plain text file")
+        assert reason.text.startswith("This file cannot be read as an interview.")
+        assert all(kind in reason.text for kind in (".docx", ".html", ".md", ".txt"))
         [usage] = await h.say(EDITOR, "/publish")
-        assert ".txt" in usage.text
+        assert all(kind in usage.text for kind in (".docx", ".html", ".md", ".txt"))
         assert await h.repo.count_pieces() == 1
+
+
+async def test_a_word_file_named_txt_is_previewed_as_word(tmp_path: Path) -> None:
+    """Editors rename files; the bot goes by what the file is (the upload is "interview.txt")."""
+    word = DATA / "ingest" / "interview.docx"
+    title = json.loads(word.with_name(f"{word.name}.truth.json").read_text("utf-8"))["title"]
+    async with running_bot(tmp_path, admin_ids=frozenset({EDITOR})) as h:
+        await _send_file(h, EDITOR, word.read_bytes())
+        info, _notification = await h.emu.wait_for_messages(EDITOR, 2)
+        assert "Предпросмотр" in info.text and title in info.text
 
 
 # -- operator commands ----------------------------------------------------------------------------

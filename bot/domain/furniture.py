@@ -24,8 +24,11 @@ _CREDIT_ANYWHERE = re.compile(
     r"^(?:(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|автор(?:\s+фото)?|текст|источник\s+фото|"
     r"photos?|image|video|credits?)\s*:\s*\S"
     r"|фото\s+(?:из\s+открытых\s+источников|пресс-службы|автора|предоставлен\w*)"
+    r"|.{0,140}[.!?»]\s+фото\s*:\s*\S.{0,60}$"  # a caption that ends with its credit
+    r"|(?:вел[аи]?|в[её]л)\s+(?:круглый\s+стол|беседу|интервью|разговор)\s+[A-ZА-ЯЁ]"
     r"|(?:беседовал[аи]?|интервью\s+взял[аи]?|записал[аи]?|подготовил[аи]?|"
-    r"interview(?:ed)?\s+by|photo\s+by)\s+[A-ZА-ЯЁ])",
+    r"interview(?:ed)?\s+by|photo\s+by)\s+[A-ZА-ЯЁ]"
+    r"|by\s+[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,3}$)",
     re.IGNORECASE,
 )
 _FURNITURE = re.compile(
@@ -36,7 +39,17 @@ _FURNITURE = re.compile(
     r"подписывайтесь\b|подпишитесь\b|subscribe\s+to\b|follow\s+us\b|"
     r"(?:реклама|advertisement|на\s+правах\s+рекламы|партн[её]рский\s+материал|sponsored)\s*\.?$|"
     r"©|\(c\)\s|copyright\b|все\s+права\s+защищены|all\s+rights\s+reserved|"
-    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$"
+    r"\((?:soundbite|music|laughter|applause|crosstalk|смех|музыка|аплодисменты)[^)]*\)$|"
+    r"\[(?:[^\]\[a-zа-яё]{2,40}|(?:soundbite|music|laughter|laughs|applause|crosstalk|inaudible|"
+    r"смех|смеётся|смеется|музыка|аплодисменты|неразборчиво|пауза)[^\]]{0,30})\]\.?$|"
+    r"(?:поделиться|share|комментари[ийя]|comments?)\s*(?:\(\d+\)|\d+)?\s*:?$|"
+    r"(?:нашли\s+ошибку|просмотр(?:ов|ы)\s*:|оцените\s+(?:материал|статью)|"
+    r"следите\s+за\s+(?:нами|новостями)|присоединяйтесь\s+к\s+нам)\b|"
+    r"(?:this\s+)?interview\s+(?:has\s+been|was)\s+(?:edited|condensed|lightly\s+edited)\b|"
+    r"(?:интервью|расшифровка|текст|беседа)\s+(?:было\s+|был[аи]?\s+)?(?:отредактирован|сокращен|"
+    r"согласован|публикуется\s+в\s+сокращении)|"
+    r"(?:материал|публикация|проект)\s+(?:подготовлен|создан|опубликован|реализован)\w*\s+"
+    r"(?:при\s+поддержке|в\s+рамках)|при\s+поддержке\s+[\w«]"
     r")",
     re.IGNORECASE,
 )
@@ -61,8 +74,24 @@ def is_credit_anywhere(paragraph: str) -> bool:
 
 # the newsroom's background note on the speaker, of any length ("Справка. Родилась в 1984 году…")
 _NOTE = re.compile(
-    r"^(?:справка|досье|биография|о\s+собеседнике|bio(?:graphy)?)\s*[.:]", re.IGNORECASE
+    r"^(?:справка|досье|биография|о\s+собеседнике|bio(?:graphy)?)\s*(?:[.:]|$)", re.IGNORECASE
 )
+
+
+# "Главная / Общество / Туризм", "03.12.2025, 10:41 · Просмотров: 2 418"
+_BREADCRUMBS = re.compile(r"^[\w«»\"' -]{1,30}(?:\s+[/›>»|]\s+[\w«»\"' -]{1,30}){2,}$")
+_DATE_LINE = re.compile(
+    r"^(?:[A-ZА-ЯЁ][\w-]+,\s+)?(?:\d{1,2}\s+[А-Яа-яёA-Za-z]+\s+\d{4}(?:\s*г(?:ода|\.)?)?|[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4})"
+    r"(?:,?\s+(?:в\s+)?\d{1,2}:\d{2})?$"
+)
+_TIMESTAMP = re.compile(
+    r"^\d{1,2}[./]\d{1,2}[./]\d{2,4}(?:,?\s+\d{1,2}:\d{2})?(?:\s*[·|•,]\s*.{0,40})?$"
+)
+
+
+def is_note_heading(paragraph: str) -> bool:
+    """ "Досье", "Справка:" alone: the paragraph that follows is the note."""
+    return _NOTE.match(paragraph) is not None and len(paragraph) <= 20
 
 
 def is_furniture(paragraph: str) -> bool:
@@ -72,7 +101,9 @@ def is_furniture(paragraph: str) -> bool:
         return True
     if len(paragraph) > MAX_FURNITURE_CHARS:
         return False
-    if _FURNITURE.match(paragraph):
+    if _FURNITURE.match(paragraph) or _BREADCRUMBS.match(paragraph):
+        return True
+    if _TIMESTAMP.match(paragraph) or _DATE_LINE.match(paragraph):
         return True
     dateline = _DATELINE.match(paragraph)
     return dateline is not None and dateline.end() == len(paragraph)

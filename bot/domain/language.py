@@ -1,14 +1,16 @@
 """Russian-aware text tools shared by ingest, summaries, search and views (one ``shorten``).
 
-razdel splits sentences and words knowing Russian abbreviations and initials; pymorphy3 gives
-lemmas. The analyzer is loaded once, lazily (about 0.1 s and 15 MB), and lemma lookups are cached.
+razdel splits sentences and words knowing Russian abbreviations and initials (English text gets
+its titles, initials and "e.g." joined back, see ``split_sentences``); pymorphy3 gives Russian
+lemmas, Snowball (PyStemmer) English stems. The analyzer is loaded once, lazily (about 0.1 s and
+15 MB), and lemma lookups are cached.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from razdel import sentenize, tokenize
 
@@ -17,8 +19,49 @@ if TYPE_CHECKING:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph, as written (no normalisation)."""
-    return [s.text for s in sentenize(text) if s.text.strip()]
+    """Sentences of a paragraph, as written (no normalisation). In English text a sentence that
+    razdel ended after a title or an initial ("Prof. A. B. Smith", "e.g. Apple", "Jan. 5") goes
+    on into the next one."""
+    sentences = [s.text for s in sentenize(text) if s.text.strip()]
+    if len(sentences) < 2 or not is_english(text):
+        return sentences
+    joined = [sentences[0]]
+    for sentence in sentences[1:]:
+        if _TITLE_END.search(joined[-1]) or (
+            _BEFORE_NUMBER_END.search(joined[-1]) and sentence[:1].isdigit()
+        ):
+            joined[-1] = f"{joined[-1]} {sentence}"
+        else:
+            joined.append(sentence)
+    return joined
+
+
+# English abbreviations a sentence does not end with: titles before a name and "e.g."-like
+# connectives; months and "No." when a number follows ("Jan. 5", "No. 7").
+_TITLE_END = re.compile(
+    r"(?<![\w.])(?:Mr|Mrs|Ms|Dr|Prof|St|Sen|Rep|Gov|Gen|Col|Lt|Sgt|Capt|Rev|Hon|Mt|vs|e\.g|i\.e"
+    r"|cf|approx)\.\Z",
+    re.IGNORECASE,
+)
+_BEFORE_NUMBER_END = re.compile(
+    r"(?<![\w.])(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|No|Nos|pp?)\.\Z"
+)
+
+
+def is_english(text: str) -> bool:
+    """Whether a text is written in English: more words in Latin letters than in Cyrillic ones
+    (a Russian sentence naming ExxonMobil and Chevron stays Russian)."""
+    latin = len(_LATIN_WORD.findall(text))
+    return latin > 0 and latin > len(_CYRILLIC_WORD.findall(text))
+
+
+_LATIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’-]*")
+_CYRILLIC_WORD = re.compile(r"\b[А-Яа-яЁё][А-Яа-яЁё-]*")
+
+
+def quote_marks(text: str) -> tuple[str, str]:
+    """The quotation marks a quote of ``text`` is set in: “…” for English, «…» for Russian."""
+    return ("\u201c", "\u201d") if is_english(text) else ("«", "»")
 
 
 def words(text: str) -> list[str]:
@@ -41,6 +84,20 @@ def lemma(word: str) -> str:
         return low
     normal: str = morph().parse(low)[0].normal_form
     return normal.replace("ё", "е")
+
+
+@cache
+def _english_stemmer() -> Any:
+    import Stemmer  # PyStemmer: Snowball's C stemmers
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def english_stem(word: str) -> str:
+    """The Snowball (Porter2) stem of an English word, lower-cased: ``rates`` → ``rate``,
+    ``running`` → ``run``, ``investments`` → ``invest``."""
+    return str(_english_stemmer().stemWord(word.lower()))
 
 
 # pymorphy3 grammemes of readings that are misspellings of another word (Dist: distorted form,

@@ -4,7 +4,8 @@ Pure functions, no SQL and no Telegram; ``storage/quote_index.py`` runs them aga
 
 **Index side.** Every quote becomes a *key text*: one group per word, groups joined by ``" | "``,
 each group holding the word's folded surface form first, then every lemma pymorphy3 considers
-for it, then sub-keys of symbol tokens (``<5%`` also as ``5%`` and ``5``). Python's sqlite3
+for it (for an English word, its Snowball stem: ``rates`` and ``rate`` meet on ``rate``), then
+sub-keys of symbol tokens (``<5%`` also as ``5%`` and ``5``). Python's sqlite3
 cannot register an FTS5 tokenizer, so the folding happens here and FTS5 only splits on spaces
 and ``|`` (the ``ascii`` tokenizer with the symbol characters kept as token characters).
 
@@ -38,11 +39,12 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
-from bot.domain.language import lemma_candidates
+from bot.domain.language import english_stem, lemma_candidates
 
 # Bump when folding, tokens or keys change: the repository then rebuilds the index.
 # 2: the speaker's name is indexed with every quote; distorted-spelling lemmas dropped.
-NORMALISER_VERSION = 2
+# 3: English words carry their Snowball stem.
+NORMALISER_VERSION = 3
 
 GROUP_SEP = " | "
 # Empty groups between a quote's words and its speaker's name in the text the matcher reads:
@@ -64,6 +66,7 @@ _STOPWORD_TEXT = """
     про с со то у уж уже что чтобы это как так его ее он она они оно мы вы я ты был была было
     были быть есть еще все весь который которая которое которые этот эта эти тот та те
     лишь только также тоже если когда где там тут здесь очень
+    кто кого кому чем почему зачем куда откуда какой какая какое какие каких
     a an and are as at be by for from in is it of on or that the to was were with
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())  # folded forms
@@ -88,6 +91,7 @@ _TOKEN = re.compile(
 _DOT_OUTSIDE_NUMBER = re.compile(r"(?<!\d)[.,]|[.,](?!\d)")
 _JOINER = re.compile(r"[&+]")
 _RUSSIAN = re.compile(r"[а-я]+")
+_ENGLISH = re.compile(r"[a-z]{3,}")
 _LETTERS_ONLY = re.compile(r"[^\W\d_]+")
 _SYMBOL_MAP = str.maketrans({"≤": "<", "≥": ">", "±": "~", "€": "$", "£": "$", "₽": "$", ",": "."})
 
@@ -187,8 +191,14 @@ def _make_token(pre: str, core: str, post: str, end: int) -> Token:
 
 @lru_cache(maxsize=50_000)
 def lemma_keys(form: str) -> tuple[str, ...]:
-    """Every lemma a Russian word form may have (none for stop words, codes and foreign words)."""
-    if len(form) < 2 or form in STOPWORDS or not _RUSSIAN.fullmatch(form):
+    """Every lemma a Russian word form may have, or the stem of an English one (none for stop
+    words, codes and words in other scripts)."""
+    if len(form) < 2 or form in STOPWORDS:
+        return ()
+    if _ENGLISH.fullmatch(form):
+        stem = english_stem(form)
+        return (stem,) if stem != form and len(stem) >= 2 else ()
+    if not _RUSSIAN.fullmatch(form):
         return ()
     return tuple(lem for lem in lemma_candidates(form) if lem != form and lem.isalnum())
 
@@ -555,12 +565,14 @@ def _min_span(lists: list[list[int]]) -> int:
 
 
 def rank_key(
-    rel: Relevance, age: int, quality: float, quote_id: int
-) -> tuple[int, int, int, int, int, int, float, int]:
+    rel: Relevance, age: int, quality: float, quote_id: int, context: int = 0
+) -> tuple[int, int, int, int, int, int, int, float, int]:
     """Sort key, ascending = best first. ``age`` ranks the piece's publication among the
-    candidates' (0 = newest)."""
+    candidates' (0 = newest); ``context`` is how many query words the quote's whole answer
+    matches (a reader recalls the answer, not always the one sentence)."""
     return (
         -rel.coverage,
+        -context,
         -rel.proximity,
         -rel.strength,
         age,

@@ -21,7 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.domain.furniture import is_credit, is_credit_anywhere, is_furniture, strip_dateline
+from bot.domain.furniture import (
+    is_credit,
+    is_credit_anywhere,
+    is_furniture,
+    is_note_heading,
+    strip_dateline,
+)
 from bot.domain.language import shorten, split_sentences
 from bot.domain.models import Interview, Quote, Turn
 from bot.domain.speakers import (
@@ -30,6 +36,7 @@ from bot.domain.speakers import (
     Mark,
     expert_in,
     full_name,
+    nominative,
     people,
     same_surname,
     speaker_mark,
@@ -265,16 +272,38 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
         raise ParseError(ParseProblem.EMPTY, "the file is empty")
     lines, credits_inside, dropped = _drop_furniture(lines)
     labelled = None
-    strong = {i: line.text for i, line in enumerate(lines) if line.strong and _bold_question(line)}
+    # bold questions; a bold first line that asks nothing is the title or the lead
+    strong = {
+        i: line.text
+        for i, line in enumerate(lines)
+        if line.strong and _bold_question(line) and (i > 0 or _asks(line.text))
+    }
     if len(strong) >= 2:
-        start, items, closing = _turns_from_questions(lines, strong)
+        # a round table in Word: bold questions, answers opening with "Ахметов: …"
+        labelled = _labelled_layout(lines, questions=set(strong))
+        if labelled is not None:
+            start, items, closing = labelled.start, labelled.items, labelled.closing
+        else:
+            start, items, closing = _turns_from_questions(lines, strong)
     elif (labelled := _labelled_layout(lines)) is not None:
         start, items, closing = labelled.start, labelled.items, labelled.closing
         dropped += labelled.signoff
     else:
-        start, items, closing = _dash_layout(lines)
-        if len(items) < 2:
-            start, items, closing = _numbered_layout(lines) or _question_layout(lines)
+        numbered = _numbered_layout(lines)
+        try:
+            start, items, closing = _dash_layout(lines)
+        except ParseError:
+            if numbered is None:
+                raise
+            start, items, closing = len(lines), [], []  # "Вопрос №1: …" then "— answer"
+        # a numbered interview may quote a dialogue in dashes; a dash one may hold a numbered
+        # list: the layout that finds more turns is the interview's own
+        if numbered is not None and len(numbered[1]) > len(items):
+            start, items, closing = numbered
+        elif len(items) < 2:
+            start, items, closing = _question_layout(lines)
+    items, signoff = _without_signoff(items)
+    dropped += signoff
     if len(items) < 2:
         raise ParseError(
             ParseProblem.NO_TURNS,
@@ -314,6 +343,8 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
     else:
         chosen_speaker = _derive_speaker(lead, turns) or expert_in(chosen_title, lead)
     context = " ".join([chosen_title, *lead])
+    if chosen_speaker and not experts:
+        turns = tuple(_without_own_label(turn, chosen_speaker) for turn in turns)
     return Interview(
         title=chosen_title,
         lead=tuple(lead),
@@ -327,19 +358,73 @@ def _parse_lines(lines: list[_Line], title: str | None, speaker: str | None) -> 
     )
 
 
+_THANKS = re.compile(
+    r"^(?:и\s+вам\s+|вам\s+)?(?:спасибо|благодарю|благодарим|thank\s+you|thanks)\b", re.IGNORECASE
+)
+MAX_THANKS_CHARS = 150
+
+
+def _without_own_label(turn: Turn, speaker: str) -> Turn:
+    """An answer that opens with its speaker's name as a label ("MARAT: …" when the piece is
+    Marat Zhunusov's, the first time only) without it."""
+    mark = speaker_mark(turn.answer[0])
+    names = {word.lower() for word in speaker.split()}
+    if mark is None or mark.role or not mark.rest or mark.key not in names:
+        return turn
+    return Turn(
+        number=turn.number,
+        question=turn.question,
+        answer=(mark.rest, *turn.answer[1:]),
+        speakers=turn.speakers,
+    )
+
+
+def _without_signoff(items: list[_Item]) -> tuple[list[_Item], list[str]]:
+    """The interviewer's closing thanks ("— Спасибо за беседу!", and the expert's "— Спасибо
+    вам.") is not a turn: it is left out and reported with the furniture."""
+
+    def thanks(item: _Item, limit: int = MAX_THANKS_CHARS) -> bool:
+        text = " ".join(item.paragraphs)
+        return len(text) <= limit and not _asks(text) and bool(_THANKS.match(text))
+
+    if len(items) % 2 and len(items) > 2 and thanks(items[-1]):
+        return items[:-1], items[-1].paragraphs
+    if (
+        len(items) > 4
+        and thanks(items[-2])
+        and (thanks(items[-1]) or len(items[-1].paragraphs[0]) < 60)
+    ):
+        return items[:-2], [*items[-2].paragraphs, *items[-1].paragraphs]
+    return items, []
+
+
+_PULL_QUOTE = re.compile(r"^[«“\"„](.{20,400})[»”\"“]$")
+
+
+def _pull_quote(text: str, whole: str) -> bool:
+    """A sentence of the interview repeated in quotation marks as a page ornament."""
+    match = _PULL_QUOTE.match(text)
+    return match is not None and whole.count(match.group(1).rstrip(".").strip()) > 1
+
+
 def _drop_furniture(lines: list[_Line]) -> tuple[list[_Line], list[str], list[str]]:
     """Lines without the page around the interview: (kept, credits, other furniture)."""
     kept: list[_Line] = []
     credits: list[str] = []
     dropped: list[str] = []
     gap = False
+    whole = "\n".join(line.text for line in lines)
+    note = False  # after a bare "Досье"/"Справка" heading, its paragraph is the note too
     for line in lines:
-        text = line.text if kept else strip_dateline(line.text)  # a dateline opens the page
+        # a dateline opens the page: its first line, or the lead under the title
+        text = line.text if len(kept) > 1 else strip_dateline(line.text)
         if text != line.text:
             dropped.append(line.text[: len(line.text) - len(text)].strip())
+        after_note, note = note, False
         if not text:
             pass
-        elif is_furniture(text):
+        elif is_furniture(text) or _pull_quote(text, whole) or (after_note and not line.strong):
+            note = is_note_heading(text)
             dropped.append(text)
         elif is_credit_anywhere(text):
             credits.append(text)
@@ -393,18 +478,30 @@ def _listed(lines: list[_Line], index: int) -> bool:
     return bool(before or after)
 
 
-_FIRST_PERSON = re.compile(r"\b(?:я|меня|мне|мной|мой|моя|мо[её]|мои|моих|моим)\b|\b(?:I|my|me)\b")
+_FIRST_PERSON = re.compile(
+    r"\b(?:я|меня|мне|мной|мой|моя|мо[её]|мои|моих|моим)\b|\b(?:I|my|me|we|our|us|We|Our)\b"
+)
 _REQUEST = re.compile(
     r"^(?:расскажите|поясните|объясните|опишите|назовите|уточните|прокомментируйте|поделитесь|"
     r"напомните|оцените|перечислите|tell\s+us|describe|explain)\b",
     re.IGNORECASE,
 )
 MAX_QUESTION_CHARS = 400
+_ANSWER_OPENER = re.compile(
+    r"^(?:потому\s+что|да|нет|конечно|безусловно|because|yes|no|of\s+course)\b", re.IGNORECASE
+)
 
 
 def _bold_question(line: _Line) -> bool:
-    """Bold lead-ins ("Справка.", "Важно:") are not questions; bold questions are."""
-    return len(line.text) >= 25 or _asks(line.text) or not line.text.endswith((".", ":"))
+    """Bold lead-ins ("Справка.", "Важно:") are not questions; bold questions are, and short
+    bold requests ("Расскажите о себе.") too."""
+    text = line.text
+    return (
+        len(text) >= 25
+        or _asks(text)
+        or not text.endswith((".", ":"))
+        or bool(_REQUEST.match(text))
+    )
 
 
 def _asks(text: str) -> bool:
@@ -417,9 +514,20 @@ def _reads_as_question(text: str) -> bool:
     or more in the first person), or it is a short request ("Расскажите о планах.")."""
     if len(text) > MAX_QUESTION_CHARS:
         return False
+    sentences = split_sentences(text)
     if _asks(text):
-        sentences = split_sentences(text)
         return len(sentences) < 3 or not _FIRST_PERSON.search(" ".join(sentences[:-1]))
+    asking = [i for i, sentence in enumerate(sentences[:-1]) if _asks(sentence)]
+    if 2 <= len(sentences) <= 3 and len(text) <= 300 and asking:
+        # "Что с безопасностью? В прошлом сезоне были жалобы…": the question, then its context
+        # (not an answer that opens on a rhetorical one: "Почему? Потому что…")
+        question = sentences[asking[0]]
+        rest = " ".join(sentences[asking[0] + 1 :])
+        return (
+            (len(question.split()) >= 3 or len(text) <= MAX_ASKED_BACK_CHARS)
+            and not _FIRST_PERSON.search(text)
+            and not _ANSWER_OPENER.match(rest)
+        )
     return len(text) <= 200 and _REQUEST.match(text) is not None and len(split_sentences(text)) == 1
 
 
@@ -429,11 +537,34 @@ def _question_layout(lines: list[_Line]) -> Layout:
     up to the next one are its answer. Consecutive question paragraphs are one question."""
     questions: dict[int, str] = {}
     for index, line in enumerate(lines[1:], start=1):
-        if _reads_as_question(line.text):
+        if _reads_as_question(line.text) and not _asked_back(lines, index, questions):
             questions[index] = line.text
     if len(questions) < 2:
         return len(lines), [], []
     return _turns_from_questions(lines, questions)
+
+
+_RHETORICAL = re.compile(
+    r"^(?:а\s+)?(?:знаете|представляете|понимаете|видите\s+ли|угадайте|догадайтесь|"
+    r"you\s+know|guess\s+what)\b",
+    re.IGNORECASE,
+)
+_SELF_REPLY = re.compile(
+    r"^(?:вот\b|так\s+вот|именно|то-то|никто\b|ни\s+один|то\s+есть\s+нет|exactly|nobody)",
+    re.IGNORECASE,
+)
+MAX_ASKED_BACK_CHARS = 80
+
+
+def _asked_back(lines: list[_Line], index: int, questions: dict[int, str]) -> bool:
+    """A question the expert asks inside their answer: a rhetorical opener right after the
+    interviewer's question ("Знаете, сколько получает учитель…?"), or a short question that
+    the next paragraph answers itself ("А вы бы поехали?" — "Вот и они не хотят.")."""
+    text = lines[index].text
+    if index - 1 in questions and _RHETORICAL.match(text):
+        return True
+    following = lines[index + 1].text if index + 1 < len(lines) else ""
+    return len(text) <= MAX_ASKED_BACK_CHARS and _SELF_REPLY.match(following) is not None
 
 
 def _turns_from_questions(lines: list[_Line], questions: dict[int, str]) -> Layout:
@@ -445,8 +576,8 @@ def _turns_from_questions(lines: list[_Line], questions: dict[int, str]) -> Layo
                 items[-1].paragraphs.append(questions[index])
             else:
                 items.append(_Item([questions[index]]))
-        elif len(items) % 2 == 1:
-            items.append(_Item([lines[index].text]))
+        elif len(items) % 2 == 1:  # an answer opens; "— " before it is the answer's dash
+            items.append(_Item([_DASH_TURN_STRICT.sub("", lines[index].text)]))
         else:
             items[-1].paragraphs.append(lines[index].text)
     return indexes[0], items, []
@@ -519,7 +650,7 @@ class _Labelled:
     interviewer: str | None
 
 
-def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
+def _labelled_layout(lines: list[_Line], questions: set[int] | None = None) -> _Labelled | None:
     """Turns opened by speaker labels: one interviewer ("Корр.:", "Модератор:", "Q:", "…, HOST:"
     or whoever speaks first) and one or more experts, whose labels may change form ("DANA
     SEITOVA, HOST:" then "SEITOVA:") and may follow a dash ("— Цой: …", questions then being the
@@ -530,17 +661,27 @@ def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
     marks = {i: m for i, line in enumerate(lines) if (m := speaker_mark(line.text))}
     if len(marks) < 2:
         return None
-    asking = {m.key for m in marks.values() if m.asks}
-    dash_questions: set[int] = set()
-    if not asking:
+    asking = {m.key for m in marks.values() if m.asks} if questions is None else set()
+    dash_questions: set[int] = set(questions or ())
+    if questions is not None:
+        marks = {i: m for i, m in marks.items() if i not in questions}
+    elif not asking:
         dashed = sum(m.dashed for m in marks.values())
         bare = {i for i, line in enumerate(lines) if i not in marks and _DASH_TURN.match(line.text)}
+        opener = next((m.key for m in marks.values() if m.key not in ANSWER_KEYS), None)
+        # unlabelled questions right before a labelled answer ("…?" then "ЖУМАБАЕВА: …")
+        asked = {
+            i
+            for i, line in enumerate(lines)
+            if i not in marks and i + 1 in marks and _reads_as_question(line.text)
+        }
         if dashed * 2 > len(marks) and len(bare) >= 2:
             dash_questions = {i for i in bare if not _quoted_speech(lines, i)}
+        elif opener is None:
+            return None
+        elif len(asked) >= 2 and not _mostly_asks(lines, marks, opener):
+            dash_questions = asked
         else:
-            opener = next((m.key for m in marks.values() if m.key not in ANSWER_KEYS), None)
-            if opener is None:
-                return None
             asking = {opener}
 
     def asks(index: int) -> bool:
@@ -615,6 +756,16 @@ def _labelled_layout(lines: list[_Line]) -> _Labelled | None:
     return _Labelled(first, items, closing, signoff, experts, interviewer)
 
 
+def _mostly_asks(lines: list[_Line], marks: dict[int, Mark], key: str) -> bool:
+    """Most paragraphs under this label ask something: the label is the interviewer's."""
+    said = [
+        mark.rest or (lines[i + 1].text if i + 1 < len(lines) else "")
+        for i, mark in marks.items()
+        if mark.key == key
+    ]
+    return sum(_asks(text) or _REQUEST.match(text) is not None for text in said) * 2 >= len(said)
+
+
 def _introduced(mark: Mark, context: str) -> bool:
     """The label is the surname of someone the lead names."""
     surname = mark.label.split()[-1].strip(".")
@@ -627,10 +778,16 @@ def _quoted_speech(lines: list[_Line], index: int) -> bool:
     return index > 0 and lines[index - 1].text.rstrip().endswith(":")
 
 
+# a paragraph that is only a name, as a byline under the text: "Арман Жунусов"
+_BYLINE_NAME = re.compile(
+    r"[A-ZА-ЯЁ][a-zа-яё]+(?:-[A-ZА-ЯЁ][a-zа-яё]+)?(?:\s+[A-ZА-ЯЁ][a-zа-яё.]+){1,2}"
+)
+
+
 def _split_credits(paragraphs: list[str]) -> tuple[list[str], list[str]]:
     text, credits = [], []
     for paragraph in paragraphs:
-        if is_credit(paragraph):
+        if is_credit(paragraph) or _BYLINE_NAME.fullmatch(paragraph):
             credits.append(paragraph)
         else:
             text.append(paragraph)
@@ -670,7 +827,7 @@ def _derive_speaker(lead: list[str], turns: tuple[Turn, ...]) -> str | None:
     for name in dict.fromkeys((address.group(1), address_words[0])):
         full = re.search(rf"\b{re.escape(name)} ([А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?)\b", lead_text)
         if full and full.group(1) not in address_words:
-            return f"{name} {full.group(1)}"
+            return nominative(name, full.group(1))  # the lead may decline it: "Асель Нурову"
     return None
 
 

@@ -107,13 +107,17 @@ def _paragraphs(block: Block) -> Iterator[Paragraph]:
         if text:
             yield Paragraph(block.prefix + text, heading=True)
         return
-    groups: list[tuple[bool, list[str]]] = []  # runs of lines that are all bold, or not
+    # A line break the author typed (<br>, Shift+Enter) ends a paragraph: pages that set turns
+    # apart with <br> inside one <p> need their dash or labelled lines. Lines stay together
+    # when they are all bold (one question broken over lines) or when the next line goes on
+    # in lower case (a sentence wrapped by hand).
+    groups: list[tuple[bool, list[str]]] = []
     for line in _lines(block.spans):
         text = _clean("".join(piece for piece, _ in line))
         if not text:
             continue
         bold = _all_bold(line)
-        if groups and groups[-1][0] == bold:
+        if groups and groups[-1][0] == bold and (bold or text[0].islower()):
             groups[-1][1].append(text)
         else:
             groups.append((bold, [text]))

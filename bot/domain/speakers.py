@@ -11,7 +11,8 @@ from bot.domain.models import Person
 _WORD = r"[A-ZА-ЯЁ][\w.'’\-]{0,24}"
 _LABEL = re.compile(
     rf"^(?:(?P<dash>[—–-])\s*)?(?P<label>{_WORD}(?:\s{_WORD}){{0,2}})"
-    r"(?:,\s*(?P<role>[^\W\d_][^:?!;«»\"]{0,40}?))?\s?:\s*(?P<rest>.*)$"
+    r"(?:,\s*(?P<role>[^\W\d_][^:?!;«»\"]{0,40}?))?(?:\s*\((?P<aside>[^()]{1,30})\))?"
+    r"\s?:\s*(?P<rest>.*)$"
 )
 
 QUESTION_KEYS = frozenset(
@@ -33,9 +34,10 @@ QUESTION_KEYS = frozenset(
         "host",
         "reporter",
         "редакция",
+        "ж",  # "Ж — журналист, Э — эксперт …"
     }
 )
-ANSWER_KEYS = frozenset({"ответ", "о", "a", "answer"})
+ANSWER_KEYS = frozenset({"ответ", "о", "a", "answer", "э"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +94,74 @@ def same_surname(label: str, word: str) -> bool:
         if x != y:
             break
         common += 1
-    return common >= max(3, len(a) - 2) and abs(len(a) - len(b)) <= 3
+    return common >= max(min(3, len(a)), len(a) - 2) and abs(len(a) - len(b)) <= 3
 
 
-def _given_name(word: str) -> tuple[str, str | None, bool] | None:
+def _given_name(
+    word: str, gender: str | None = None, case: str | None = None
+) -> tuple[str, str | None, bool] | None:
     """A Russian given name → (nominative, gender, whether the lead declined it), when pymorphy3
-    knows it as a name ("Олега" → ("Олег", "masc", True))."""
+    knows it as a name of that ``gender`` ("Олега" → ("Олег", "masc", True)); readings in
+    ``case`` (the case the words before it are in) first."""
     from bot.domain.language import morph
 
-    parses = [p for p in morph().parse(word) if "Name" in p.tag]
+    parses = [
+        p
+        for p in morph().parse(word)
+        if "Name" in p.tag and (gender is None or p.tag.gender == gender)
+    ]
+    if case is not None:
+        parses = [p for p in parses if p.tag.case == case] or parses
     if not parses:
         return None
     gender = parses[0].tag.gender
-    declined = not any(p.tag.case == "nomn" for p in parses)
+    parses.sort(key=lambda p: p.tag.number == "plur")  # "Елены" is one Елена's, not several
+    declined = not any(p.tag.case == "nomn" and p.tag.number != "plur" for p in parses)
     return str(parses[0].normal_form).capitalize(), gender, declined
 
 
-def _nominative_first_name(word: str) -> str:
+# a given name pymorphy3 does not know (many Kazakh names), declined next to a declined surname
+_FEMININE_CASES = (
+    (re.compile(r"(ь)ю$"), r"\1"),  # Аселью → Асель
+    (re.compile(r"([^аеёиоуыэюя])(?:ой|ы|у)$"), r"\1а"),  # Гульмирой, Гульмиру → Гульмира
+)
+_MASCULINE_CASES = ((re.compile(r"([^аеёиоуыэюяь])(?:ом|а|у|е)$"), r"\1"),)  # Ерланом → Ерлан
+_FEMININE_SURNAME = re.compile(r"(?:ова|ева|ёва|ина|ына|ая)$", re.IGNORECASE)
+
+
+def _nominative_first_name(word: str, *, surname: str | None = None) -> str:
     """A given name as the lead declines it ("Олега", "Гульмиру") → nominative, when pymorphy3
-    knows it as a name; otherwise as written."""
+    knows it as a name, or by its ending when the surname beside it is declined too;
+    otherwise as written."""
     if not re.match(r"[А-ЯЁа-яё]", word):
         return word
+    if surname is None:  # the surname does not tell ("Елены Ким"): a known oblique name does
+        given = _given_name(word)
+        if given is not None and given[2] and re.search(r"(?:ы|и|у|ю|ой|ей|ом|ем|а|я)$", word):
+            return given[0]
+        return word
+    # the surname beside it is declined (label "Ахметова", lead "Ахметовой")
+    feminine = _FEMININE_SURNAME.search(surname) is not None
+    if feminine and re.search(r"[^аеёиоуыэюяй]$", word):
+        return word  # a woman's name ending in a consonant does not decline: "Нургуль"
+    given = _given_name(word, "femn" if feminine else "masc")
+    if given is not None:
+        return given[0]
+    for pattern, repl in _FEMININE_CASES if feminine else _MASCULINE_CASES:
+        if pattern.search(word):
+            return pattern.sub(repl, word)
+    return word
     given = _given_name(word)
-    return given[0] if given else word
+    if given is not None:
+        return given[0]
+    if (
+        surname is not None
+    ):  # the surname beside it is declined (label "Ахметова", lead "Ахметовой")
+        feminine = _FEMININE_SURNAME.search(surname) is not None
+        for pattern, repl in _FEMININE_CASES if feminine else _MASCULINE_CASES:
+            if pattern.search(word):
+                return pattern.sub(repl, word)
+    return word
 
 
 _SURNAME_STEM = r"(?:ов|ев|ёв|ин|ын)"
@@ -132,13 +179,28 @@ _SURNAME_SHAPE = re.compile(
 )
 
 
-def nominative(first: str, last: str) -> str:
+def nominative(first: str, last: str, case: str | None = None) -> str:
     """A Russian name as the lead declines it → nominative ("Серика Жаксылыкова" → "Серик
     Жаксылыков", "Динарой Омаровой" → "Динара Омарова", "Жанну Цой" → "Жанна Цой")."""
-    given = _given_name(first) if re.match(r"[А-ЯЁ]", first) else None
-    if given is None:
-        return f"{first} {last}"
+    if re.search(rf"(?:{_SURNAME_STEM}ой|ская|ской|скую)$", last):
+        gender: str | None = "femn"
+    elif re.search(rf"(?:{_SURNAME_STEM}ым|ский|ского|скому|ским)$", last):
+        gender = "masc"
+    else:
+        gender = None
+    given = _given_name(first, gender, case) if re.match(r"[А-ЯЁ]", first) else None
+    if given is None:  # a name pymorphy3 does not know: only unambiguous surname endings
+        if re.search(rf"{_SURNAME_STEM}ой$", last):  # Жумабаевой → Жумабаева
+            last = last[:-2] + "а"
+        elif re.search(rf"{_SURNAME_STEM}ым$", last):  # Садыковым → Садыков
+            last = last[:-2]
+        else:
+            return f"{first} {last}"
+        return f"{_nominative_first_name(first, surname=last)} {last}"
     name, gender, declined = given
+    if re.search(r"[^аеёиоуыэюяй]$", first) and re.search(rf"{_SURNAME_STEM}(?:а|ой|у)$", last):
+        # a woman's name ending in a consonant does not decline: "Нургуль Ахметовой"
+        name, gender, declined = first, "femn", True
     if declined or gender == "femn":
         for pattern, repl in _FEMN_OBLIQUE if gender == "femn" else _MASC_OBLIQUE:
             if pattern.search(last):
@@ -156,10 +218,22 @@ def _person_like(first: str, last: str, before: str, after: str) -> bool:
 
 _CUE = re.compile(
     r"(?:рассказ|поговорил|спросил|побеседовал|ответил|отвечает|объясн|поясн|интервью|бесед|"
-    r"обсудил|считает|говорит|уверен|делится|рассужда|размышля|признал|заявил)|"
+    r"обсудил|считает|говорит|уверен|делится|рассужда|размышля|признал|заявил|эксперт)|"
     r"\b(?:says|said|told|spoke|talked|talks|interview|explains|answers|discusses)\b",
     re.IGNORECASE,
 )
+
+
+def _case_before(text: str) -> str | None:
+    """The grammatical case of the word right before a name ("директора" → genitive), which the
+    name agrees with when it is the role's apposition."""
+    from bot.domain.language import morph
+
+    words = re.findall(r"[А-ЯЁа-яё]+", text[-40:])
+    if not words or not words[-1][:1].islower():
+        return None
+    tag = morph().parse(words[-1])[0].tag
+    return str(tag.case) if "NOUN" in tag and tag.case else None
 
 
 def persons(text: str) -> list[tuple[str, int]]:
@@ -170,7 +244,9 @@ def persons(text: str) -> list[tuple[str, int]]:
         first, last = match["first"], match["last"]
         end = match.start() + len(first) + 1 + len(last)
         if _person_like(first, last, text[: match.start()], text[end:]):
-            found.append((nominative(first, last), match.start()))
+            found.append(
+                (nominative(first, last, _case_before(text[: match.start()])), match.start())
+            )
     return found
 
 
@@ -180,11 +256,18 @@ def expert_in(title: str, lead: list[str]) -> str | None:
     Abenov"), the headline first."""
     from bot.domain.language import split_sentences
 
+    headline = [name for name, _ in persons(title)]
     for sentence in [title, *(s for p in lead for s in split_sentences(p))]:
         named = persons(sentence)
         if named and _CUE.search(sentence):
-            return named[-1][0] if len({n for n, _ in named}) > 1 else named[0][0]
-    return None
+            found = named[-1][0] if len({n for n, _ in named}) > 1 else named[0][0]
+            # the headline names them in the nominative ("Ерлан Мусин: «…»"), the lead may not
+            surname = found.split()[-1]
+            return next((h for h in headline if same_surname(h.split()[-1], surname)), found)
+    # a headline that names one person and nothing else says who spoke: "Qazpay CEO Aliya
+    # Serikbayeva on super-apps…"
+    in_title = {name for name, _ in persons(title)}
+    return in_title.pop() if len(in_title) == 1 else None
 
 
 def _readable(label: str) -> str:
@@ -206,7 +289,8 @@ def full_name(labels: list[str], context: str) -> str:
     for match in _FULL_NAME.finditer(context):
         if not same_surname(surname, match["last"]):
             continue
-        first = _nominative_first_name(match["first"])
+        declined = match["last"].lower() != surname.lower()
+        first = _nominative_first_name(match["first"], surname=surname if declined else None)
         if initial is None or first.startswith(initial):
             return f"{first} {surname}"
     return " ".join(words)
@@ -223,7 +307,13 @@ def people(names: list[str], context: str) -> tuple[Person, ...]:
         before = rf"(?=\b(?P<first>{_NAME})\s+(?P<last>{_NAME})\b)"
         for match in re.finditer(after, context):
             if same_surname(surname, match["last"]):
-                role = match["role"].strip()
+                # up to the next person ("…, руководителя X Гульмиру Тлеубаеву и …")
+                phrase = match["role"]
+                if re.match(r"[а-яё]", phrase):
+                    phrase = re.split(rf"\s+и\s+|\s+{_NAME}\s+{_NAME}\b", phrase)[0]
+                words = _TOKEN.findall(phrase.strip())
+                role = _nominative_phrase(words) if words and words[0][:1].islower() else None
+                role = role or phrase.strip()
                 break
         else:
             for match in re.finditer(before, context):
@@ -278,16 +368,26 @@ def _nominative_phrase(words: list[str]) -> str | None:
     ("исполнительного директора Союза…" → "исполнительный директор Союза…")."""
     from bot.domain.language import morph
 
-    head = next((i for i, w in enumerate(words) if "NOUN" in morph().parse(w)[0].tag), None)
+    tags = [morph().parse(w)[0].tag for w in words]
+    # the head is the first person-noun ("директора"), not "интервью" in "в интервью директора"
+    head = next((i for i, t in enumerate(tags) if "NOUN" in t and "anim" in t), None)
+    if head is None:
+        head = next((i for i, t in enumerate(tags) if "NOUN" in t), None)
     if head is None:
         return None
-    case = morph().parse(words[head])[0].tag.case
+    start = head
+    while start > 0 and any("ADJF" in p.tag for p in morph().parse(words[start - 1])):
+        start -= 1
+    words, head = words[start:], head - start
+    noun = morph().parse(words[head])[0]
+    case, gender = noun.tag.case, noun.tag.gender
     out = list(words)
     for i in range(head + 1):
         parses = [p for p in morph().parse(words[i]) if p.tag.case == case] or morph().parse(
             words[i]
         )
-        inflected = parses[0].inflect({"nomn"})
+        wanted = {"nomn", "sing"} | ({gender} if gender and i < head else set())
+        inflected = parses[0].inflect(wanted) or parses[0].inflect({"nomn"})
         if inflected is not None:
             out[i] = inflected.word
     out[0] = out[0][:1].lower() + out[0][1:]

@@ -234,11 +234,20 @@ def parse_problem_text(problem: ParseProblem) -> str:
                 "The file is not UTF-8 (or Windows-1251) text. Save it as UTF-8 and send it again."
             )
         case ParseProblem.BINARY:
-            return _("This is not a plain text file. Send the interview as a .txt file.")
+            return _(
+                "This file cannot be read as an interview. Send it as a Word document (.docx), "
+                "a saved web page (.html), Markdown (.md) or plain text (.txt)."
+            )
         case ParseProblem.RTF:
-            return _("This is an RTF document. Save it as plain text (.txt) and send it again.")
+            return _(
+                "This is an RTF document. Save it as a Word document (.docx) or plain text "
+                "(.txt) and send it again."
+            )
         case ParseProblem.HTML:
-            return _("This is a web page (HTML). Save it as plain text (.txt) and send it again.")
+            return _(
+                "I found no article text in this web page (HTML). Save the article as a Word "
+                "document (.docx) or plain text (.txt) and send it again."
+            )
         case ParseProblem.BAD_DOCUMENT:
             return _(
                 "The Word document cannot be read: it may be damaged. Open it in Word, "
@@ -251,8 +260,9 @@ def parse_problem_text(problem: ParseProblem) -> str:
             )
         case ParseProblem.NO_TURNS:
             return _(
-                "I found no questions and answers. Each turn should start with a dash (— ) or "
-                "with a label such as “Вопрос:” / “Ответ:”."
+                "I found no questions and answers. Mark each question with a dash (— ), a label "
+                "such as “Вопрос:” / “Ответ:”, a number (“1.”) or bold type, or end it with “?” "
+                "on a line of its own."
             )
         case ParseProblem.NO_ANSWERS:
             return _(
@@ -279,8 +289,8 @@ def not_an_editor_text() -> str:
 
 def publish_usage_text() -> str:
     return _(
-        "To publish, send the interview as a .txt file with /publish in the caption, or reply "
-        "/publish to the file."
+        "To publish, send the interview as a file (.docx, .html, .md or .txt) with /publish in "
+        "the caption, or reply /publish to the file."
     )
 
 

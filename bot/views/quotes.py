@@ -18,7 +18,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.language import shorten
+from bot.domain.language import quote_marks, shorten
 from bot.domain.matching import clean
 from bot.domain.models import QuoteHit
 from bot.i18n import DEFAULT_LOCALE
@@ -48,8 +48,9 @@ def attribution(hit: QuoteHit) -> str:
 
 
 def quote_message(hit: QuoteHit) -> str:
-    """The message an inline result sends: ``«quote» — Speaker, piece title`` (HTML)."""
-    return f"«{escape(shorten(hit.text, QUOTE_CHARS))}» — {escape(attribution(hit))}"
+    """The message an inline result sends: ``«quote» — Speaker, piece title`` (HTML), an
+    English quote in “…”."""
+    return f"{_quoted(shorten(hit.text, QUOTE_CHARS))} — {escape(attribution(hit))}"
 
 
 def inline_results(hits: list[QuoteHit], bot_username: str) -> list[InlineQueryResultUnion]:
@@ -89,7 +90,7 @@ def search_screen(query: str, hits: list[QuoteHit]) -> Screen:
     for i, hit in enumerate(hits, start=1):
         answer = _("answer {n}").format(n=hit.turn_number)
         who = f"{hit.speaker}, {answer}" if hit.speaker else answer.capitalize()
-        blocks.append(Block(f"{i}. «{shorten(hit.text, LIST_QUOTE_CHARS)}»"))
+        blocks.append(Block(f"{i}. {_quoted(shorten(hit.text, LIST_QUOTE_CHARS), html=False)}"))
         blocks.append(Block(f"— {who} · {shorten(hit.piece_title, 80)}", "i", gap=False))
         buttons.append(button(f"{i} · {answer}", AnswerView(piece=hit.piece_id, n=hit.turn_number)))
     keyboard = grid(buttons, BUTTONS_PER_ROW)
@@ -109,6 +110,12 @@ def no_quotes_text(query: str) -> str:
             query=_echo(query)
         )
     )
+
+
+def _quoted(text: str, *, html: bool = True) -> str:
+    """A quote in the marks of its language (escaped for HTML unless ``html`` is false)."""
+    opening, closing = quote_marks(text)
+    return opening + (escape(text) if html else text) + closing
 
 
 def _echo(query: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain.language import quote_marks
 from bot.domain.models import Turn
 from bot.views.render import Block
 
@@ -41,9 +42,16 @@ def summary_blocks(
 def _summary_block(by: str | None, sentences: list[str]) -> Block:
     text = " ".join(sentences)
     if by:
-        text = text.replace("«", "„").replace("»", "“")  # quotes inside a quotation: „…“ in «…»
-        # Russian style: the full stop goes after the closing quote mark
-        text = f"{by}: «{text[:-1]}»." if text.endswith(".") else f"{by}: «{text}»"
+        text = f"{by}: {_quoted(text)}"
     elif by is not None:
         text = f"— {text}"
     return Block(text)
+
+
+def _quoted(text: str) -> str:
+    """The expert's words in quotation marks: «…» with „…“ inside and the full stop after the
+    closing mark (Russian), or “…” with ‘…’ inside and the stop within (English)."""
+    if quote_marks(text)[0] == "«":
+        text = text.replace("«", "„").replace("»", "“")
+        return f"«{text[:-1]}»." if text.endswith(".") else f"«{text}»"
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"

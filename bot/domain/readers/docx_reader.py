@@ -104,9 +104,45 @@ def _check_sizes(package: zipfile.ZipFile) -> None:
         )
 
 
+DATA_CELL_CHARS = 40  # a table whose cells average less is figures, not a Q&A laid out in cells
+CAPTION_CHARS = 200
+
+
 def _blocks(document: WordDocument) -> Iterator[Block]:
+    """Body blocks in order. A table of figures is not part of the conversation: it is left
+    out with its caption (the short paragraph above it that asks nothing)."""
+    pending: Block | None = None
     for item in document.iter_inner_content():
-        yield from _item_blocks(item)
+        blocks = list(_item_blocks(item))
+        if isinstance(item, Table) and _is_data(blocks):
+            if pending is not None and not _caption(pending):
+                yield pending
+            pending = None
+            continue
+        if pending is not None:
+            yield pending
+        yield from blocks[:-1]
+        pending = blocks[-1] if blocks else None
+    if pending is not None:
+        yield pending
+
+
+def _text(block: Block) -> str:
+    return "".join(text for text, _ in block.spans).strip()
+
+
+def _is_data(cells: list[Block]) -> bool:
+    """Short cells that ask nothing and are not sentences: figures and their labels."""
+    texts = [_text(cell) for cell in cells if _text(cell)]
+    if not texts or any(text.endswith("?") for text in texts):
+        return False
+    sentences = sum(text.endswith((".", "!", "…")) for text in texts)
+    return sum(map(len, texts)) / len(texts) < DATA_CELL_CHARS and sentences * 5 <= len(texts)
+
+
+def _caption(block: Block) -> bool:
+    text = _text(block)
+    return len(text) <= CAPTION_CHARS and not text.rstrip(' »"”').endswith("?")
 
 
 def _item_blocks(item: WordParagraph | Table) -> Iterator[Block]:
