@@ -39,6 +39,9 @@ COMMANDS = (
     ("ask", N_("Ask a question in your own words")),
     ("subscribe", N_("Get each new piece as it comes out")),
     ("unsubscribe", N_("Stop notifications about new pieces")),
+    ("follow", N_("Get pieces about a person or a topic")),
+    ("following", N_("What you follow")),
+    ("settings", N_("What comes to you, silence, a daily digest")),
     ("help", N_("How to use the bot")),
 )
 

@@ -238,6 +238,10 @@ async def _stats(settings: Settings) -> None:
             f"subscribers: {counts.active} active, {counts.unsubscribed} unsubscribed, "
             f"{counts.blocked} blocked the bot"
         )
+        readers, follows = await repo.follow_totals()
+        print(f"following something: {readers} readers, {follows} follows")
+        for kind, phrase, count in await repo.top_follows(10):
+            print(f"  {count}\t{kind.value}\t{phrase}")
         for item in await repo.recent_broadcasts(10):
             c = item.counts
             when = datetime.fromtimestamp(item.created_at, UTC).strftime("%Y-%m-%d %H:%M")
@@ -263,11 +267,55 @@ async def _export_subscribers(settings: Settings, include_inactive: bool) -> Non
     repo = await Repository.open(settings.database_path)
     try:
         subscribers = await repo.list_subscribers(active_only=not include_inactive)
+        readers = await repo.export_readers()
     finally:
         await repo.close()
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["chat_id", "state", "locale", "subscribed_at", "changed_at", "reason"])
+    writer.writerow(
+        [
+            "chat_id",
+            "state",
+            "locale",
+            "subscribed_at",
+            "changed_at",
+            "reason",
+            "mode",
+            "silent",
+            "quiet_hours",
+            "utc_offset_minutes",
+            "digest_hour",
+            "follows",
+        ]
+    )
+
+    def extra(chat_id: int) -> list[object]:
+        found = readers.pop(chat_id, None)
+        if found is None:
+            return ["", "", "", "", "", ""]
+        settings_, follows = found
+        quiet = f"{settings_.quiet_from // 60:02d}:{settings_.quiet_from % 60:02d}-" + (
+            f"{settings_.quiet_to // 60:02d}:{settings_.quiet_to % 60:02d}"
+        )
+        return [
+            settings_.mode.value,
+            settings_.silence.value,
+            quiet,
+            settings_.utc_offset,
+            "" if settings_.digest_hour is None else settings_.digest_hour,
+            "; ".join(f"{f.kind.value}:{f.phrase}" for f in follows),
+        ]
+
     for s in subscribers:
         writer.writerow(
-            [s.chat_id, s.state.value, s.locale, s.subscribed_at, s.changed_at, s.reason or ""]
+            [
+                s.chat_id,
+                s.state.value,
+                s.locale,
+                s.subscribed_at,
+                s.changed_at,
+                s.reason or "",
+                *extra(s.chat_id),
+            ]
         )
+    for chat_id in sorted(readers):  # readers who follow without a subscription
+        writer.writerow([chat_id, "follows", "", "", "", "", *extra(chat_id)])

@@ -13,6 +13,7 @@ from handlers import (
     asking,
     errors,
     fallback,
+    follows,
     newsroom,
     reading,
     search,
@@ -30,6 +31,7 @@ def get_routers() -> list[Router]:
         asking.create_router(),
         subscriptions.create_router(),
         newsroom.create_router(),  # before admin: /correct comes with a document
+        follows.create_router(),
         admin.create_router(),
         fallback.create_router(),
     ]

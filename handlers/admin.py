@@ -227,7 +227,13 @@ async def stats(message: Message, repo: Repository, settings: Settings) -> None:
     newsroom = newsroom_stats_text(
         await repo.get_channel(), settings.channel_id, await repo.recent_audit(5), settings.zone
     )
-    await message.answer(stats_text(counts, await repo.recent_broadcasts(5)) + "\n\n" + newsroom)
+    text = stats_text(
+        counts,
+        await repo.recent_broadcasts(5),
+        await repo.follow_totals(),
+        await repo.top_follows(10),
+    )
+    await message.answer(text + "\n\n" + newsroom)
 
 
 async def document_without_command(message: Message) -> None:

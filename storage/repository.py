@@ -18,6 +18,8 @@ methods; the SQL lives in the module of its area, each a class over the shared c
 * ``storage/requests.py`` — editors' requests from Telegram awaiting Confirm;
 * ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``);
 * ``storage/channel.py`` — the newsroom's channel, as the running bot found it.
+* ``storage/follows.py`` — follows, reader settings, matching a piece to its followers;
+* ``storage/digests.py`` — daily digests and their small outbox.
 
 Why mixins rather than delegation: ``Repository`` inherits the area classes, so its public
 methods are the areas' own, with one signature and one docstring each — callers kept their
@@ -37,7 +39,9 @@ from storage.answer_index import AnswerIndex
 from storage.channel import Channel
 from storage.checks import StorageError, describe_sqlite_error
 from storage.connection import connect
+from storage.digests import Digests
 from storage.drafts import Drafts
+from storage.follows import Follows
 from storage.followups import Followups
 from storage.outbox import Outbox
 from storage.pieces import DuplicatePieceError
@@ -50,7 +54,17 @@ __all__ = ["DuplicatePieceError", "Repository", "StorageError"]
 
 
 class Repository(
-    Schedule, QuoteSearch, AnswerIndex, Subscribers, Outbox, Followups, Drafts, Requests, Channel
+    Schedule,
+    QuoteSearch,
+    AnswerIndex,
+    Subscribers,
+    Outbox,
+    Followups,
+    Drafts,
+    Requests,
+    Channel,
+    Follows,
+    Digests,
 ):
     """The database, as handlers and services see it."""
 

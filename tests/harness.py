@@ -75,15 +75,19 @@ async def running_bot(
     *,
     seed: bool = True,
     prepare_emulator: Callable[[BotAPIEmulator], None] | None = None,
+    chats: tuple[int, ...] = (),
     **overrides: Any,
 ) -> AsyncIterator[Harness]:
     """The bot polling a fresh emulator (``prepare_emulator`` sets it up before the bot starts,
-    e.g. a channel). Throttling is off unless a test turns it on, since tests act faster than
-    any reader."""
+    e.g. a channel; ``chats`` are known to it before the bot starts: a restarted bot may send
+    to readers first). Throttling is off unless a test turns it on, since tests act faster
+    than any reader."""
     overrides.setdefault("throttle_rate", 0.0)
     async with BotAPIEmulator() as emu:
         if prepare_emulator is not None:
             prepare_emulator(emu)
+        for chat_id in chats:
+            emu.add_chat(chat_id, "ru")
         settings = emulator_settings(emu, tmp_path, **overrides)
         repo = await Repository.open(settings.database_path)
         if seed:

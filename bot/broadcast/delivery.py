@@ -66,15 +66,21 @@ class Notifications:
         self.paid = paid
         self.channel: ChannelState | None = None  # set by the broadcaster at start
         self.bot_username = ""
-        self._bodies: dict[tuple[int, int, str, bool], bytes] = {}
+        self._bodies: dict[tuple[int, int, str, bool, str | None, int | None, bool], bytes] = {}
 
     def is_channel(self, chat_id: int) -> bool:
         return self.channel is not None and chat_id == self.channel.chat_id
 
     async def message(
-        self, piece: Piece, chat_id: int, locale: str
+        self,
+        piece: Piece,
+        chat_id: int,
+        locale: str,
+        follow: str | None = None,
+        turn: int | None = None,
     ) -> tuple[str, InlineKeyboardMarkup, int | None]:
-        """Text, keyboard and forum topic of the message ``chat_id`` gets for ``piece``."""
+        """Text, keyboard and forum topic of the message ``chat_id`` gets for ``piece`` (a
+        follower's says why it came and shows the matching answer ``turn`` first)."""
         with self.i18n.context(), self.i18n.use_locale(locale):
             if self.channel is not None and self.is_channel(chat_id):
                 top = await self.repo.top_quotes(piece.id, 12)
@@ -82,22 +88,29 @@ class Notifications:
                     piece, self.bot_username, [hit.turn_number for hit in top]
                 )
                 return text, markup, self.channel.thread_id
-            text, markup = notification(piece)
+            text, markup = notification(piece, follow, turn)
             return text, markup, None
 
-    async def body(self, piece_id: int, chat_id: int, locale: str) -> tuple[bytes, int] | None:
+    async def body(
+        self, piece_id: int, chat_id: int, locale: str, claim: Claim | None = None
+    ) -> tuple[bytes, int] | None:
         """``NotificationSender.encode``'s body and the piece's revision, or None if readers
-        can no longer see the piece (withdrawn, or gone)."""
+        can no longer see the piece (withdrawn, or gone). A ``claim`` made for a follow gets its
+        own (why it came, the matching answer first), a silent one ``disable_notification``."""
         piece = await self.repo.get_piece(piece_id)
         if piece is None:
             return None
-        key = (piece_id, piece.revision, locale, self.is_channel(chat_id))
+        follow, turn, silent = (
+            (claim.follow, claim.turn, claim.silent) if claim else (None, None, False)
+        )
+        channel = self.is_channel(chat_id)
+        key = (piece_id, piece.revision, locale, channel, follow, turn, silent)
         if key not in self._bodies:
-            if len(self._bodies) > 64:
+            if len(self._bodies) > 1024:
                 self._bodies.clear()
-            text, markup, thread = await self.message(piece, chat_id, locale)
+            text, markup, thread = await self.message(piece, chat_id, locale, follow, turn)
             self._bodies[key] = NotificationSender.encode(
-                text, markup, paid=self.paid and not self.is_channel(chat_id), thread_id=thread
+                text, markup, paid=self.paid and not channel, thread_id=thread, silent=silent
             )
         return self._bodies[key], piece.revision
 
@@ -132,7 +145,9 @@ class Courier:
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:
-            rendered = await self._notifications.body(claim.piece_id, claim.chat_id, claim.locale)
+            rendered = await self._notifications.body(
+                claim.piece_id, claim.chat_id, claim.locale, claim
+            )
         except Exception as error:
             logger.exception("Cannot render the notification of piece %d", claim.piece_id)
             reason = f"cannot render: {error!r}"

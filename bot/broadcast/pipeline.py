@@ -36,6 +36,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig
 from bot.broadcast.delivery import Courier, Notifications
+from bot.broadcast.digest import DigestWorker
 from bot.broadcast.followup import FollowupWorker
 from bot.broadcast.lock import BroadcastLock
 from bot.broadcast.pacing import Pacing, nap
@@ -81,6 +82,7 @@ class Broadcaster:
         self._courier = Courier(notifications, config, pacing, self.counters)
         self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
         self._followups = FollowupWorker(repo, config, notifications, pacing, self.counters)
+        self.digests = DigestWorker(repo, config, i18n, pacing, self.counters)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -112,6 +114,12 @@ class Broadcaster:
                 name="broadcast-followups",
             ),
         ]
+        self.digests.open(bot)
+        self._tasks.append(
+            asyncio.create_task(
+                self.digests.run(self._ready, lambda: self._stopping), name="broadcast-digests"
+            )
+        )
         logger.info(
             "Broadcaster started: %g messages/s%s, %d concurrent sends",
             self.config.rate,
@@ -139,6 +147,7 @@ class Broadcaster:
         self._wake.set()
         self._wake_followups.set()
         self._reporter.halt()
+        self.digests.wake()
         _done, late = await asyncio.wait(self._tasks, timeout=grace)
         for task in late:
             task.cancel()
@@ -168,6 +177,7 @@ class Broadcaster:
             logger.exception("Could not release %d claims; they resume at next start", len(unsent))
         await self._reporter.close()
         await self._courier.close()
+        await self.digests.close()
         self._lock.release()
         self._ready.clear()
         self._stopping = False

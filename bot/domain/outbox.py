@@ -68,6 +68,9 @@ class Claim:
     chat_id: int
     locale: str
     attempts: int
+    follow: str | None = None  # the reader's follow the piece matched (why it came)
+    turn: int | None = None  # the matching answer, shown first
+    silent: bool = False  # send with disable_notification (quiet hours, or always)
 
 
 @dataclass(frozen=True, slots=True)

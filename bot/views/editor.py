@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, assert_never
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.follows import FollowKind
 from bot.domain.language import shorten
 from bot.domain.models import Interview
 from bot.domain.outbox import Broadcast, SubscriberCounts
@@ -183,7 +184,12 @@ def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%d.%m.%Y %H:%M UTC")
 
 
-def stats_text(counts: SubscriberCounts, broadcasts: Sequence[Broadcast]) -> str:
+def stats_text(
+    counts: SubscriberCounts,
+    broadcasts: Sequence[Broadcast],
+    followers: tuple[int, int] = (0, 0),
+    top: Sequence[tuple[FollowKind, str, int]] = (),
+) -> str:
     blocks = [
         Block(_("Subscribers"), "b"),
         Block(_("Active: {count}").format(count=counts.active), gap=False),
@@ -195,8 +201,19 @@ def stats_text(counts: SubscriberCounts, broadcasts: Sequence[Broadcast]) -> str
             ),
             gap=False,
         ),
-        Block(_("Latest broadcasts"), "b"),
+        Block(
+            _("Following something: {readers} readers, {follows} follows").format(
+                readers=followers[0], follows=followers[1]
+            ),
+            gap=False,
+        ),
     ]
+    if top:
+        blocks.append(Block(_("Most followed"), "b"))
+        for kind, phrase, readers in top:
+            label = _("speaker") if kind is FollowKind.SPEAKER else _("topic")
+            blocks.append(Block(f"{phrase} ({label}) — {readers}", gap=False))
+    blocks.append(Block(_("Latest broadcasts"), "b"))
     if not broadcasts:
         blocks.append(Block(_("No broadcasts yet."), gap=False))
     for item in broadcasts:
