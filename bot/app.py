@@ -1,4 +1,4 @@
-"""Building the bot and the dispatcher, and running them (long polling)."""
+"""Building the bot and the dispatcher, and what they need before the first update."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import AiogramError
 from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
@@ -97,7 +97,7 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
         language = None if locale == i18n.default_locale else locale
         try:
             await bot.set_my_commands(commands, language_code=language)
-        except (TelegramAPIError, TelegramNetworkError) as error:
+        except AiogramError as error:  # the menu is a convenience: serve without it
             logger.warning("Could not set the %s command menu: %s", locale, error)
 
 
@@ -114,19 +114,3 @@ async def prepare_to_serve(repo: Repository) -> None:
     morph()
     gc.collect()
     gc.freeze()
-
-
-async def run_polling(settings: Settings) -> None:
-    """Open storage, serve the bundled interview if empty, poll until SIGINT/SIGTERM."""
-    token = settings.require_token()
-    repo = await Repository.open(settings.database_path)
-    try:
-        await prepare_to_serve(repo)
-        bot = build_bot(settings, token)
-        try:
-            dp = build_dispatcher(repo, settings)
-            await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
-        finally:
-            await bot.session.close()
-    finally:
-        await repo.close()

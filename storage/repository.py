@@ -28,9 +28,11 @@ Records come from ``bot.domain``; nothing in ``storage`` imports aiogram, views 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from storage.channel import Channel
+from storage.checks import StorageError, describe_sqlite_error
 from storage.connection import connect
 from storage.drafts import Drafts
 from storage.followups import Followups
@@ -41,7 +43,7 @@ from storage.requests import Requests
 from storage.schedule import Schedule
 from storage.subscribers import Subscribers
 
-__all__ = ["DuplicatePieceError", "Repository"]
+__all__ = ["DuplicatePieceError", "Repository", "StorageError"]
 
 
 class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, Requests, Channel):
@@ -54,7 +56,9 @@ class Repository(Schedule, QuoteSearch, Subscribers, Outbox, Followups, Drafts, 
         repo = cls(await connect(path), path)
         try:
             await repo._settle_index()
-        except BaseException:
+        except BaseException as error:
             await repo.close()
+            if isinstance(error, sqlite3.Error):
+                raise StorageError(describe_sqlite_error(path, error)) from error
             raise
         return repo
