@@ -115,11 +115,29 @@ async def record(conn: aiosqlite.Connection, outcomes: Sequence[Outcome], now: f
             final.append((o.state.value, o.attempts, o.error, now, o.claim.id))
     if sent:
         await conn.executemany(MARK_SENT, sent)
-        # a piece corrected or withdrawn while its notification was in flight
-        await conn.executemany(
-            CATCH_UP,
-            [(o.claim.id, o.revision) for o in outcomes if o.state is DeliveryState.SENT],
-        )
+        # a piece corrected or withdrawn while its notification was in flight: follow it up
+        # (one look at the batch's pieces; the insert only for the sends that showed old text)
+        shown = [o for o in outcomes if o.state is DeliveryState.SENT and o.revision is not None]
+        if shown:
+            ids = sorted({o.claim.piece_id for o in shown})
+            marks = ",".join("?" * len(ids))
+            current = {
+                int(r[0]): (str(r[1]), int(r[2]))
+                for r in await fetchall(
+                    conn, f"SELECT id, status, revision FROM pieces WHERE id IN ({marks})", ids
+                )
+            }
+            stale = [
+                (o.claim.id, o.revision)
+                for o in shown
+                if o.claim.piece_id in current
+                and (
+                    current[o.claim.piece_id][0] != "live"
+                    or current[o.claim.piece_id][1] > (o.revision or 0)
+                )
+            ]
+            if stale:
+                await conn.executemany(CATCH_UP, stale)
     if final:
         await conn.executemany(MARK_FINAL, final)
     if retry:
