@@ -72,11 +72,11 @@ class Published:
 async def store(repo: Repository, prepared: Prepared) -> int:
     """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
     is already published."""
-    piece_id = await repo.add_piece(
+    # its answers reach /ask's index at the next question (storage/answer_index.py): indexing
+    # here would hold the write lock while the broadcaster starts sending the piece
+    return await repo.add_piece(
         prepared.interview, prepared.summary, prepared.quotes, source_hash=prepared.source_hash
     )
-    await repo.index_answers()  # its answers for /ask (the bot embeds them in the background)
-    return piece_id
 
 
 async def publish(repo: Repository, prepared: Prepared) -> Published:
