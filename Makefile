@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates clean
+.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates bench-follows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-broadcast: $(STAMP)
 
 bench-updates: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_updates
+
+bench-follows: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_follows
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -8,8 +8,10 @@ happened; ``ensure_seed`` publishes the bundled interview into an empty archive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 
+from bot.domain.lifecycle import EditorAction
 from bot.domain.models import Interview, Quote, Summary
 from bot.domain.parsing import extract_quotes, parse_interview, parse_paragraphs, source_hash
 from bot.domain.sources import read_source
@@ -69,21 +71,41 @@ class Published:
     recipients: int
 
 
-async def store(repo: Repository, prepared: Prepared) -> int:
+async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = None) -> int:
     """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
-    is already published."""
+    is already published. With ``at`` the piece is scheduled: stored now, invisible and
+    notified when due (the running bot publishes it)."""
+    piece_id = await repo.add_piece(
+        prepared.interview,
+        prepared.summary,
+        prepared.quotes,
+        source_hash=prepared.source_hash,
+        published_at=at,
+        scheduled=at is not None,
+    )
     # its answers reach /ask's index at the next question (storage/answer_index.py): indexing
     # here would hold the write lock while the broadcaster starts sending the piece
-    return await repo.add_piece(
-        prepared.interview, prepared.summary, prepared.quotes, source_hash=prepared.source_hash
-    )
+    return piece_id
 
 
-async def publish(repo: Repository, prepared: Prepared) -> Published:
+async def publish(
+    repo: Repository,
+    prepared: Prepared,
+    *,
+    at: datetime | None = None,
+    actor: int | None = None,
+) -> Published:
+    """Store and queue (``at``: scheduled); ``actor`` (an editor's id, 0 for the command line)
+    is written to the audit log."""
     try:
-        piece_id = await store(repo, prepared)
+        piece_id = await store(repo, prepared, at=at)
     except DuplicatePieceError as error:
         return Published(error.piece_id, new=False, recipients=0)
+    if actor is not None:
+        action = EditorAction.SCHEDULE if at else EditorAction.PUBLISH
+        await repo.audit(actor, action, piece_id, at.isoformat() if at else "")
+    if at is not None:
+        return Published(piece_id, new=True, recipients=0)
     broadcast = await repo.get_broadcast(piece_id)
     return Published(piece_id, new=True, recipients=broadcast.total if broadcast else 0)
 
@@ -94,6 +116,6 @@ def seed_bytes() -> bytes:
 
 async def ensure_seed(repo: Repository) -> int | None:
     """Publish the bundled interview when the store is empty; returns its id if it did."""
-    if await repo.count_pieces():
+    if await repo.has_pieces():
         return None
     return await store(repo, prepare(seed_bytes(), title=SEED_TITLE))

@@ -251,7 +251,7 @@ class AnswerIndex(Database):
             " (SELECT count(*) FROM turns c WHERE c.piece_id = p.id), t.speakers"
             " FROM answer_docs d JOIN pieces p ON p.id = d.piece_id"
             " JOIN turns t ON t.piece_id = d.piece_id AND t.number = d.turn_number"
-            " WHERE d.id = ?",
+            " WHERE d.id = ? AND p.status = 'live'",  # not scheduled, withdrawn or purged
             (doc,),
         )
         if row is None:

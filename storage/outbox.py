@@ -27,18 +27,23 @@ from bot.domain.outbox import (
     Outcome,
     SubscriberState,
 )
-from storage import subscribers
+from storage import follows, subscribers
 from storage.connection import Database, clock, fetchall
+from storage.followups import CATCH_UP
 
 
 async def create_deliveries(conn: aiosqlite.Connection, piece_id: int, now: float) -> int:
-    """One pending delivery per active subscriber, and the broadcast row; returns how many."""
+    """One pending delivery per active subscriber and per reader who follows what the piece
+    holds (``follows.route_piece``; digest readers get it in their digest instead), and the
+    broadcast row; returns how many."""
     cursor = await conn.execute(
         "INSERT INTO deliveries (piece_id, chat_id, locale)"
-        " SELECT ?, chat_id, locale FROM subscribers WHERE state = 'active' ORDER BY chat_id",
+        " SELECT ?, chat_id, locale FROM subscribers WHERE state = 'active'"
+        f" AND chat_id NOT IN ({follows.DIGEST_READERS}) ORDER BY chat_id",
         (piece_id,),
     )
     total = max(cursor.rowcount, 0)
+    total += await follows.route_piece(conn, piece_id, now)
     if total:
         await conn.execute(
             "INSERT INTO broadcasts (piece_id, total, created_at) VALUES (?, ?, ?)",
@@ -72,7 +77,7 @@ async def claim(conn: aiosqlite.Connection, limit: int, now: float, lease: float
             [(gone[c.chat_id], now, c.id) for c in claims if c.chat_id in gone],
         )
         claims = [c for c in claims if c.chat_id not in gone]
-    return claims
+    return await follows.personalise(conn, claims, now)
 
 
 RELEASE = (
@@ -110,6 +115,11 @@ async def record(conn: aiosqlite.Connection, outcomes: Sequence[Outcome], now: f
             final.append((o.state.value, o.attempts, o.error, now, o.claim.id))
     if sent:
         await conn.executemany(MARK_SENT, sent)
+        # a piece corrected or withdrawn while its notification was in flight
+        await conn.executemany(
+            CATCH_UP,
+            [(o.claim.id, o.revision) for o in outcomes if o.state is DeliveryState.SENT],
+        )
     if final:
         await conn.executemany(MARK_FINAL, final)
     if retry:

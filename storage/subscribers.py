@@ -33,6 +33,15 @@ CANCEL_PENDING = (
     " WHERE chat_id = ? AND state = 'pending'"
 )
 
+# an unsubscribing reader keeps getting the pieces that match what they follow
+KEEP_FOLLOWED = " AND id NOT IN (SELECT delivery_id FROM delivery_notes)"
+
+# not subscribed to everything, but still getting what they follow
+FOLLOWER = (
+    "EXISTS (SELECT 1 FROM readers r WHERE r.chat_id = subscribers.chat_id AND r.blocked = 0"
+    " AND r.mode = 'followed')"
+)
+
 _COLUMNS = "chat_id, state, locale, subscribed_at, changed_at, reason"
 
 
@@ -46,17 +55,26 @@ async def deactivate(
         DEACTIVATE, (state.value, now, reason, chat_id, SubscriberState.ACTIVE.value)
     )
     changed = cursor.rowcount > 0
-    if changed:
-        await conn.execute(CANCEL_PENDING, (reason, now, chat_id))
+    follower = False
+    if state is SubscriberState.BLOCKED:  # a reader who only follows is unreachable too
+        cursor = await conn.execute(
+            "UPDATE readers SET blocked = 1 WHERE chat_id = ? AND blocked = 0", (chat_id,)
+        )
+        follower = cursor.rowcount > 0
+        if changed or follower:
+            await conn.execute(CANCEL_PENDING, (reason, now, chat_id))
+    elif changed:  # what they follow still comes
+        await conn.execute(CANCEL_PENDING + KEEP_FOLLOWED, (reason, now, chat_id))
     return changed
 
 
 async def inactive_reasons(conn: aiosqlite.Connection, chat_ids: Sequence[int]) -> dict[int, str]:
-    """Of these chats, those no longer subscribed, with why they left."""
+    """Of these chats, those no longer subscribed (nor following), with why they left."""
     marks = ",".join("?" * len(chat_ids))
     rows = await fetchall(
         conn,
-        f"SELECT chat_id, reason FROM subscribers WHERE state != 'active' AND chat_id IN ({marks})",
+        f"SELECT chat_id, reason FROM subscribers WHERE state != 'active' AND chat_id IN ({marks})"
+        f" AND NOT (state = 'unsubscribed' AND {FOLLOWER})",
         chat_ids,
     )
     return {int(r[0]): r[1] or "left" for r in rows}

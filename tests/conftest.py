@@ -81,6 +81,7 @@ SLOW_TESTS = {
         "test_rate_limit_is_reached_and_kept",
         "test_stop_returns_unsent_claims_and_a_restart_finishes",
     },
+    "test_corrections.py": {"test_a_thousand_notifications_are_edited_once_at_the_rate"},
     "test_subscriptions.py": {
         "test_an_editor_publishes_a_file_and_readers_are_notified",
         "test_one_piece_and_one_broadcast_however_often_it_is_sent",

@@ -134,10 +134,12 @@ async def test_every_active_subscriber_gets_one_notification(rig: Rig) -> None:
         assert SubscriptionToggle(on=False).pack() in datas
     assert rig.emu.messages(1001)[0].button_texts() == [
         f"Вопросы ({len(piece.turns)})",
+        f"➕ Следить: {piece.speaker}",
         "🔕 Отписаться",
     ]
     assert rig.emu.messages(2001)[0].button_texts() == [
         f"Questions ({len(piece.turns)})",
+        f"➕ Follow {piece.speaker}",
         "🔕 Unsubscribe",
     ]
     assert not rig.emu.messages(3001) and not rig.emu.messages(3002)

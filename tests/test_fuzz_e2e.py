@@ -16,7 +16,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.views.callbacks import (
+    AnswerView,
+    ArchivePage,
+    ChoosePiece,
+    FollowSpeaker,
+    FollowWords,
+    PieceView,
+    Setting,
+    SettingChoice,
+    Unfollow,
+    View,
+)
 from tests.harness import Harness, running_bot
 
 COMMANDS = [
@@ -29,6 +40,10 @@ COMMANDS = [
     "/search",
     "/subscribe",
     "/unsubscribe",
+    "/follow",
+    "/following",
+    "/unfollow",
+    "/settings",
     "/publish",
     "/stats",
     "/nonsense",
@@ -161,6 +176,22 @@ CALLBACK_DATA = st.one_of(
     ),
     st.builds(lambda p: ArchivePage(page=p).pack(), INT),
     st.builds(lambda p: ChoosePiece(piece=p).pack(), INT),
+    st.builds(lambda p, i: FollowSpeaker(piece=p, i=i).pack(), INT, INT),
+    st.builds(lambda i: Unfollow(id=i).pack(), INT),
+    st.builds(
+        lambda w: FollowWords(w=w).pack(),
+        st.text(max_size=25).filter(lambda w: ":" not in w),
+    ),
+    st.builds(
+        lambda f, v: SettingChoice(field=f, value=v).pack(),
+        st.sampled_from(list(Setting)),
+        st.one_of(
+            st.text(max_size=10).filter(lambda v: ":" not in v),
+            st.sampled_from(
+                ["all", "followed", "nothing", "never", "quiet", "always", "300", "9", "-1", "99"]
+            ),
+        ),
+    ),
 ).filter(lambda s: len(s.encode()) <= 64)
 
 

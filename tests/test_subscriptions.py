@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.follows import FollowSpec, ReaderSettings, parse_follow
 from bot.domain.outbox import DeliveryState, Outcome, SubscriberState
 from bot.domain.parsing import decode_source, parse_interview
 from bot.publishing import prepare, store
@@ -228,7 +229,11 @@ async def test_an_editor_publishes_a_file_and_readers_are_notified(tmp_path: Pat
         for reader in READERS:
             [note] = await h.emu.wait_for_messages(reader, 1)
             assert note.text == preview.text  # exactly what the editor saw
-            assert note.button_texts() == [f"Вопросы ({turns})", "🔕 Отписаться"]
+            assert note.button_texts() == [
+                f"Вопросы ({turns})",
+                "➕ Следить: Олег Петров",
+                "🔕 Отписаться",
+            ]
         await h.emu.wait_until(lambda: not h.emu.messages(EDITOR)[1].buttons())  # buttons gone
 
         # one progress message, updated to the final numbers
@@ -250,6 +255,7 @@ async def test_an_editor_publishes_a_file_and_readers_are_notified(tmp_path: Pat
         await h.emu.wait_until(lambda: h.emu.messages(other)[0].edited > 0)
         assert h.emu.messages(other)[0].button_texts() == [
             f"Вопросы ({turns})",
+            "➕ Следить: Олег Петров",
             "🔔 Подписаться на новые материалы",
         ]
 
@@ -378,6 +384,11 @@ def test_cli_stats_and_export(
             for chat in (11, 12, 13):
                 await repo.subscribe(chat, "ru")
             await repo.unsubscribe(12)
+            tariffs = parse_follow("тарифы")
+            assert isinstance(tariffs, FollowSpec)
+            await repo.add_follow(13, "ru", tariffs)
+            await repo.add_follow(14, "en", tariffs)  # follows, not subscribed
+            await repo.save_reader_settings(14, "en", ReaderSettings(digest_hour=9))
         finally:
             await repo.close()
 
@@ -396,7 +407,12 @@ def test_cli_stats_and_export(
 
     assert main(["export-subscribers"]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0] == "chat_id,state,locale,subscribed_at,changed_at,reason"
-    assert [r.split(",")[:2] for r in rows[1:]] == [["11", "active"], ["13", "active"]]
+    assert rows[0].startswith("chat_id,state,locale,subscribed_at,changed_at,reason,mode,")
+    assert [r.split(",")[:2] for r in rows[1:]] == [
+        ["11", "active"],
+        ["13", "active"],
+        ["14", "follows"],
+    ]
+    assert rows[2].endswith(",topic:тарифы") and ",9,topic:тарифы" in rows[3]
     assert main(["export-subscribers", "--all"]) == 0
     assert "12,unsubscribed" in capsys.readouterr().out

@@ -25,7 +25,7 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up: permanent error, or retries exhausted (reason in last_error)
     UNREACHABLE = "unreachable"  # 403 blocked/deactivated/kicked, 400 chat not found
-    CANCELLED = "cancelled"  # the subscriber left before their turn
+    CANCELLED = "cancelled"  # the subscriber left before their turn, or the piece was withdrawn
 
 
 FINAL_STATES = frozenset(
@@ -68,6 +68,9 @@ class Claim:
     chat_id: int
     locale: str
     attempts: int
+    follow: str | None = None  # the reader's follow the piece matched (why it came)
+    turn: int | None = None  # the matching answer, shown first
+    silent: bool = False  # send with disable_notification (quiet hours, or always)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class Outcome:
     error: str | None = None
     message_id: int | None = None
     next_attempt: float = 0.0
+    revision: int | None = None  # SENT: the piece's revision the message showed
 
 
 @dataclass(frozen=True, slots=True)

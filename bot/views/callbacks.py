@@ -57,3 +57,46 @@ class DraftAction(CallbackData, prefix="draft"):
 
     draft: str
     publish: bool
+
+
+class RequestAction(CallbackData, prefix="rq"):
+    """Confirm (``confirm``) or cancel an editor's held request (withdraw, restore, purge,
+    correct), held server-side under ``request``."""
+
+    request: str
+    confirm: bool
+    notify: bool = False  # a correction: also send readers a short notice
+
+
+class FollowSpeaker(CallbackData, prefix="fs"):
+    """Follow speaker number ``i`` (in order of first answer) of a piece."""
+
+    piece: int
+    i: int
+
+
+class FollowWords(CallbackData, prefix="fw"):
+    """Follow the words of a search (only offered when they fit in 64 bytes)."""
+
+    w: str
+
+
+class Unfollow(CallbackData, prefix="uf"):
+    """Stop following one follow (its id)."""
+
+    id: int
+
+
+class Setting(StrEnum):
+    MODE = "m"
+    SILENCE = "s"
+    ZONE = "z"
+    DIGEST = "d"
+    MENU = "o"  # open the settings (from a notification)
+
+
+class SettingChoice(CallbackData, prefix="set"):
+    """Set one of the reader's settings to ``value`` (its enum value or a number)."""
+
+    field: Setting
+    value: str = ""

@@ -23,6 +23,7 @@ from bot.domain.matching import clean
 from bot.domain.models import QuoteHit
 from bot.i18n import DEFAULT_LOCALE
 from bot.views.callbacks import AnswerView
+from bot.views.follow_buttons import follow_words_button
 from bot.views.keyboards import button, grid, markup, url_button
 from bot.views.reader import Screen
 from bot.views.render import Block, escape, render
@@ -92,7 +93,11 @@ def search_screen(query: str, hits: list[QuoteHit]) -> Screen:
         blocks.append(Block(f"{i}. {_quoted(shorten(hit.text, LIST_QUOTE_CHARS), html=False)}"))
         blocks.append(Block(f"— {who} · {shorten(hit.piece_title, 80)}", "i", gap=False))
         buttons.append(button(f"{i} · {answer}", AnswerView(piece=hit.piece_id, n=hit.turn_number)))
-    return Screen(render(blocks), grid(buttons, BUTTONS_PER_ROW))
+    keyboard = grid(buttons, BUTTONS_PER_ROW)
+    follow = follow_words_button(query)
+    if follow is not None:
+        keyboard = markup(*keyboard.inline_keyboard, [follow])
+    return Screen(render(blocks), keyboard)
 
 
 def search_usage_text() -> str:

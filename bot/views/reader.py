@@ -15,7 +15,9 @@ from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo, Turn
 from bot.domain.summarizer import attributable
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
+from bot.views.follow_buttons import follow_speaker_buttons
 from bot.views.keyboards import button, markup
+from bot.views.newsroom import corrected_mark
 from bot.views.render import Block, escape, render
 from bot.views.subscription import subscription_status_text, with_subscription_button
 from bot.views.summary import summary_blocks
@@ -53,6 +55,7 @@ def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None =
         _("/pieces — all published pieces"),
         _("/search WORDS — find quotes"),
         _("/ask QUESTION — ask in your own words, or just send a question"),
+        _("/follow WORDS — get pieces about a person or a topic"),
         _("/help — how to use the bot"),
     ]
     if piece is None:
@@ -84,6 +87,15 @@ def help_screen(bot_username: str) -> Screen:
                 "/ask QUESTION — the answer to a question in your own words, across all pieces "
                 "(or just send the question)"
             ),
+            "",
+            _("<b>What comes to you</b>"),
+            _("/subscribe — every new piece; /unsubscribe to stop"),
+            _(
+                "/follow WORDS — only pieces about a person or a topic, e.g. /follow Tokayev; "
+                "the ➕ Follow buttons under answers do the same for a speaker"
+            ),
+            _("/following — what you follow, with buttons to stop; /unfollow WORDS"),
+            _("/settings — all pieces, only what you follow or nothing; silence; a daily digest"),
             "",
             _("In any chat, type @{username} and a few words to find and share a quote.").format(
                 username=escape(bot_username)
@@ -174,7 +186,7 @@ def questions_screen(piece: Piece, page: int = 0) -> Screen:
             [
                 button(
                     shorten(f"{turn.number}. {turn.question_text}", BUTTON_CHARS),
-                    AnswerView(piece=piece.id, n=turn.number),
+                    AnswerView(piece=piece.id, n=piece.link(turn.number)),
                 )
             ]
             for turn in turns
@@ -201,17 +213,22 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
         *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
         *_answer_blocks(piece.speaker, turn),
     ]
+    corrected = piece.corrected(number)
+    if corrected is not None:
+        blocks.append(Block(corrected_mark(corrected), "i"))
     if number == len(piece.turns):  # the newsroom's closing follows the last answer, set apart
         blocks += [Block(paragraph, "i") for paragraph in piece.closing]
     nav = []
     if number > 1:
-        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=number - 1)))
+        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=piece.link(number - 1))))
     if number < total:
-        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=number + 1)))
+        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=piece.link(number + 1))))
     page = (number - 1) // QUESTIONS_PER_PAGE
+    names = [segment.speaker or piece.speaker or "" for segment in turn.segments]
     keyboard = markup(
         nav,
         [button(_("All questions"), PieceView(piece=piece.id, view=View.QUESTIONS, page=page))],
+        follow_speaker_buttons(piece, names),
     )
     return Screen(render(blocks), keyboard)
 
