@@ -83,7 +83,8 @@ async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = N
         published_at=at,
         scheduled=at is not None,
     )
-    await repo.index_answers()  # its answers for /ask (the bot embeds them in the background)
+    # its answers reach /ask's index at the next question (storage/answer_index.py): indexing
+    # here would hold the write lock while the broadcaster starts sending the piece
     return piece_id
 
 

@@ -99,6 +99,7 @@ async def test_ask_finds_the_answer_across_the_archive(tmp_path: Path) -> None:
 async def test_an_archive_older_than_the_index_is_indexed_on_first_question(tmp_path):
     repo = await Repository.open(tmp_path / "bot.sqlite3")
     await ensure_seed(repo)
+    await repo.index_answers()
     await repo._conn.execute("DROP TABLE answer_docs")  # as before this index existed
     await repo._conn.execute("DROP TABLE answer_fts")
     await repo.close()

@@ -641,7 +641,13 @@ _QUESTION_TERMS = frozenset(
 def attributable(turns: Sequence[Turn]) -> tuple[Turn, ...]:
     """The turns with each answer paragraph followed by its sentences as a summary shows them
     (repaired), so that a view looking a summary sentence up in the answers still finds it —
-    and in the paragraph whose speaker said it."""
+    and in the paragraph whose speaker said it. Cached: a broadcast renders one piece's
+    notification for every subscriber."""
+    return _attributable(tuple(turns))
+
+
+@lru_cache(maxsize=64)
+def _attributable(turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
     out = []
     for turn in turns:
         paragraphs = []
