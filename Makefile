@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-broadcast bench-updates bench-follows clean
+.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates bench-follows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +33,16 @@ i18n: $(STAMP)
 	$(BIN)/pybabel update -i bot/locales/messages.pot -d bot/locales -D messages --no-fuzzy-matching
 	$(BIN)/pybabel compile -d bot/locales -D messages
 
-bench: bench-summary bench-search bench-broadcast
+bench: bench-summary bench-search bench-ask bench-broadcast
 
 bench-summary: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_summary
 
 bench-search: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_search
+
+bench-ask: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_ask
 
 bench-broadcast: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_broadcast

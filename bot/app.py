@@ -1,4 +1,4 @@
-"""Building the bot and the dispatcher, and running them (long polling)."""
+"""Building the bot and the dispatcher, and what they need before the first update."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import AiogramError
 from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
+from bot.answers import AnswerFinder
 from bot.broadcast import BroadcastConfig, Broadcaster
+from bot.channel import check_channel
 from bot.config import Settings
 from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
-from bot.middlewares import ThrottlingMiddleware, UpdateLogMiddleware
+from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
 from handlers import get_routers
 from storage import Repository
@@ -34,6 +36,7 @@ COMMANDS = (
     ("answer", N_("Answer number N")),
     ("pieces", N_("All published pieces")),
     ("search", N_("Find quotes")),
+    ("ask", N_("Ask a question in your own words")),
     ("subscribe", N_("Get each new piece as it comes out")),
     ("unsubscribe", N_("Stop notifications about new pieces")),
     ("follow", N_("Get pieces about a person or a topic")),
@@ -66,18 +69,34 @@ def build_bot(settings: Settings, token: str | None = None) -> Bot:
 def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
     i18n = i18n or build_i18n()
     broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
-    dp = Dispatcher(repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster)
+    answers = AnswerFinder(repo, embeddings=settings.ask_embeddings)
+    dp = Dispatcher(
+        repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster, answers=answers
+    )
     dp.update.outer_middleware(UpdateLogMiddleware())
     if settings.throttle_rate > 0:
         dp.update.outer_middleware(
             ThrottlingMiddleware(i18n, rate=settings.throttle_rate, burst=settings.throttle_burst)
         )
+    dp.inline_query.outer_middleware(LatestInlineQuery())
     ReaderLocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*get_routers())
     dp.startup.register(_set_commands)
+    dp.startup.register(check_channel)  # before the broadcaster reads it
     dp.startup.register(_start_broadcaster)
+    dp.startup.register(_start_answers)
     dp.shutdown.register(_stop_broadcaster)
+    dp.shutdown.register(_stop_answers)
     return dp
+
+
+async def _start_answers(answers: AnswerFinder) -> None:
+    """The answer index current; the embedding model loads in the background."""
+    await answers.start()
+
+
+async def _stop_answers(answers: AnswerFinder) -> None:
+    await answers.stop()
 
 
 async def _start_broadcaster(bot: Bot, broadcaster: Broadcaster) -> None:
@@ -98,7 +117,7 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
         language = None if locale == i18n.default_locale else locale
         try:
             await bot.set_my_commands(commands, language_code=language)
-        except (TelegramAPIError, TelegramNetworkError) as error:
+        except AiogramError as error:  # the menu is a convenience: serve without it
             logger.warning("Could not set the %s command menu: %s", locale, error)
 
 
@@ -115,19 +134,3 @@ async def prepare_to_serve(repo: Repository) -> None:
     morph()
     gc.collect()
     gc.freeze()
-
-
-async def run_polling(settings: Settings) -> None:
-    """Open storage, serve the bundled interview if empty, poll until SIGINT/SIGTERM."""
-    token = settings.require_token()
-    repo = await Repository.open(settings.database_path)
-    try:
-        await prepare_to_serve(repo)
-        bot = build_bot(settings, token)
-        try:
-            dp = build_dispatcher(repo, settings)
-            await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
-        finally:
-            await bot.session.close()
-    finally:
-        await repo.close()

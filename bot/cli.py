@@ -8,9 +8,15 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.config import Settings, SettingsError
+from bot import cli_newsroom
+from bot.config import Settings
 from bot.domain.parsing import ParseError
-from bot.logs import REDACTED, setup_logging
+from bot.failures import report
+from bot.flock import instance_lock
+from bot.guard import Guard
+from bot.logs import setup_logging
+from bot.redaction import Redactor, secrets_of
+from storage.checks import check_database_path
 
 logger = logging.getLogger(__name__)
 
@@ -41,84 +47,77 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--force", action="store_true", help="publish even when the parse has warnings"
     )
-    sub.add_parser("pieces", help="list published pieces")
+    publish.add_argument(
+        "--at", help='schedule: "2026-12-03 09:00" in TIMEZONE (or with an offset, +05:00)'
+    )
+    sub.add_parser("pieces", help="list published and scheduled pieces")
     sub.add_parser("reindex", help="bring the quote search index up to date now (after an upgrade)")
     sub.add_parser("stats", help="subscribers and the latest broadcasts")
     export = sub.add_parser("export-subscribers", help="subscribers as CSV on standard output")
     export.add_argument("--all", action="store_true", help="include unsubscribed and blocked")
+    cli_newsroom.add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every command starts here: settings, then the command, with every route out of the
+    process redacted (``bot/guard.py``) and every failure ending in one line on stderr and an
+    exit status (``bot/failures.py``, README: Exit statuses)."""
     args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.load()
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    redactor = Redactor()
+    with Guard(redactor) as guard:
+        database = ""
+        try:
+            settings = Settings.load()
+            redactor.add(secrets_of(settings.bot_token, settings.webhook_secret))
+            guard.debug = settings.log_level == "DEBUG"
+            database = str(settings.database_path)
+            return _run(args, settings, guard)
+        except (Exception, KeyboardInterrupt) as error:
+            return report(error, redactor, debug=guard.debug, database=database)
+
+
+def _run(args: argparse.Namespace, settings: Settings, guard: Guard) -> int:
     command = args.command or ("run" if settings.bot_token else "console")
     serving = command in ("run", "webhook")
-    setup_logging(
-        settings.log_level if serving else "WARNING", [settings.bot_token, settings.webhook_secret]
-    )
-    try:
-        if command in ("run", "webhook"):
-            return _serve(settings, command)
-        elif command == "console":
-            from bot.console import run_console
+    setup_logging(settings.log_level if serving else "WARNING", guard.redactor)
+    if serving:
+        # what needs neither network nor aiogram first (aiogram takes seconds to import)
+        settings.require_token()
+        if command == "webhook":
+            settings.require_webhook()
+        check_database_path(settings.database_path)
+        with instance_lock(settings.database_path):
+            from bot.serving import Mode, serve
 
-            if not settings.bot_token and args.command is None:
-                print("BOT_TOKEN is not set: showing the local console preview.", flush=True)
-            asyncio.run(run_console(settings, language=getattr(args, "lang", "ru")))
-        elif command == "publish":
-            return _publish(
-                settings,
-                args.file,
-                args.title,
-                args.speaker,
-                dry_run=args.dry_run,
-                force=args.force,
-            )
-        elif command == "pieces":
-            asyncio.run(_pieces(settings))
-        elif command == "reindex":
-            asyncio.run(_reindex(settings))
-        elif command == "stats":
-            asyncio.run(_stats(settings))
-        elif command == "export-subscribers":
-            asyncio.run(_export_subscribers(settings, args.all))
-    except (SettingsError, ParseError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
+            guard.run(serve(settings, Mode(command)))
+    elif command == "console":
+        from bot.console import run_console
 
-
-def _serve(settings: Settings, command: str) -> int:
-    """Polling or webhook. aiogram is imported only here: it takes seconds to import, which
-    ``publish`` and the other operator commands do not need."""
-    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
-
-    settings.require_token()
-    try:
-        if command == "run":
-            from bot.app import run_polling
-
-            asyncio.run(run_polling(settings))
-        else:
-            from bot.webhook import run_webhook
-
-            asyncio.run(run_webhook(settings))
-    except TelegramUnauthorizedError:
-        print("error: the Bot API refused BOT_TOKEN (revoked or mistyped?)", file=sys.stderr)
-        return 2
-    except TelegramNetworkError as error:
-        message = str(error).replace(settings.bot_token, REDACTED)
-        print(
-            f"error: cannot reach the Bot API at {settings.bot_api_url}: {message}", file=sys.stderr
+        if not settings.bot_token and args.command is None:
+            print("BOT_TOKEN is not set: showing the local console preview.", flush=True)
+        guard.run(run_console(settings, language=getattr(args, "lang", "ru")))
+    elif command == "publish" and args.at and not args.dry_run:
+        return cli_newsroom.schedule(settings, args)
+    elif command == "publish":
+        return _publish(
+            settings,
+            args.file,
+            args.title,
+            args.speaker,
+            dry_run=args.dry_run,
+            force=args.force,
         )
-        return 1
+    elif command == "pieces":
+        guard.run(_pieces(settings))
+    elif command == "reindex":
+        guard.run(_reindex(settings))
+    elif command == "stats":
+        guard.run(_stats(settings))
+    elif command == "export-subscribers":
+        guard.run(_export_subscribers(settings, args.all))
+    elif command in cli_newsroom.COMMANDS:
+        return cli_newsroom.run(settings, args)
     return 0
 
 
@@ -167,7 +166,7 @@ def _publish(
     async def _store() -> Published:
         repo = await Repository.open(settings.database_path)
         try:
-            return await publish(repo, prepared)
+            return await publish(repo, prepared, actor=0)  # 0: the command line
         finally:
             await repo.close()
 
@@ -194,6 +193,9 @@ async def _pieces(settings: Settings) -> None:
 
     repo = await Repository.open(settings.database_path)
     try:
+        for info in await repo.scheduled_pieces():
+            when = info.published_at.astimezone(settings.zone)
+            print(f"{info.id}\t{when:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}\tscheduled")
         for info in await repo.list_pieces(limit=1000):
             print(f"{info.id}\t{info.published_at:%Y-%m-%d %H:%M}\t{info.turn_count}\t{info.title}")
     finally:

@@ -5,37 +5,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-REDACTED = "<redacted>"
+from bot.redaction import REDACTED, Redactor
+
+__all__ = ["REDACTED", "RedactingFilter", "setup_logging"]
 
 
 class RedactingFilter(logging.Filter):
     """Replaces each secret in a record's message, arguments and traceback text."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, secrets: Iterable[str] | Redactor) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s]
-
-    def _clean(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        self._redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._redactor:
             return True
+        clean = self._redactor.clean
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg = self._clean(message)
+        record.msg = clean(message)
         record.args = None
         if record.exc_text:
-            record.exc_text = self._clean(record.exc_text)
+            record.exc_text = clean(record.exc_text)
         if record.stack_info:
-            record.stack_info = self._clean(record.stack_info)
+            record.stack_info = clean(record.stack_info)
         return True
 
 
-def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
+def setup_logging(level: str, secrets: Iterable[str] | Redactor = ()) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")

@@ -8,8 +8,10 @@ happened; ``ensure_seed`` publishes the bundled interview into an empty archive.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 
+from bot.domain.lifecycle import EditorAction
 from bot.domain.models import Interview, Quote, Summary
 from bot.domain.parsing import extract_quotes, parse_interview, parse_paragraphs, source_hash
 from bot.domain.sources import read_source
@@ -69,19 +71,40 @@ class Published:
     recipients: int
 
 
-async def store(repo: Repository, prepared: Prepared) -> int:
+async def store(repo: Repository, prepared: Prepared, *, at: datetime | None = None) -> int:
     """Store a new piece and queue its notifications; ``DuplicatePieceError`` if the same text
-    is already published."""
-    return await repo.add_piece(
-        prepared.interview, prepared.summary, prepared.quotes, source_hash=prepared.source_hash
+    is already published. With ``at`` the piece is scheduled: stored now, invisible and
+    notified when due (the running bot publishes it)."""
+    piece_id = await repo.add_piece(
+        prepared.interview,
+        prepared.summary,
+        prepared.quotes,
+        source_hash=prepared.source_hash,
+        published_at=at,
+        scheduled=at is not None,
     )
+    await repo.index_answers()  # its answers for /ask (the bot embeds them in the background)
+    return piece_id
 
 
-async def publish(repo: Repository, prepared: Prepared) -> Published:
+async def publish(
+    repo: Repository,
+    prepared: Prepared,
+    *,
+    at: datetime | None = None,
+    actor: int | None = None,
+) -> Published:
+    """Store and queue (``at``: scheduled); ``actor`` (an editor's id, 0 for the command line)
+    is written to the audit log."""
     try:
-        piece_id = await store(repo, prepared)
+        piece_id = await store(repo, prepared, at=at)
     except DuplicatePieceError as error:
         return Published(error.piece_id, new=False, recipients=0)
+    if actor is not None:
+        action = EditorAction.SCHEDULE if at else EditorAction.PUBLISH
+        await repo.audit(actor, action, piece_id, at.isoformat() if at else "")
+    if at is not None:
+        return Published(piece_id, new=True, recipients=0)
     broadcast = await repo.get_broadcast(piece_id)
     return Published(piece_id, new=True, recipients=broadcast.total if broadcast else 0)
 
@@ -92,6 +115,6 @@ def seed_bytes() -> bytes:
 
 async def ensure_seed(repo: Repository) -> int | None:
     """Publish the bundled interview when the store is empty; returns its id if it did."""
-    if await repo.count_pieces():
+    if await repo.has_pieces():
         return None
     return await store(repo, prepare(seed_bytes(), title=SEED_TITLE))

@@ -1,62 +1,42 @@
 """Webhook mode: Telegram posts updates to an aiohttp server (behind an HTTPS proxy).
 
 Requests must carry ``X-Telegram-Bot-Api-Secret-Token`` equal to ``WEBHOOK_SECRET`` (else 401,
-checked by aiogram's ``SimpleRequestHandler``). The webhook is registered on start and removed on
-shutdown. ``GET /healthz`` reports the database and the broadcaster.
+checked by aiogram's ``SimpleRequestHandler``). ``webhook_serving`` starts in order — the
+dispatcher's start-up (broadcaster), the HTTP server, the webhook registration — and undoes
+what it started in reverse, whether start-up fails half-way or the bot stops. ``GET /healthz``
+reports the database and the broadcaster.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
-import re
-import signal
-from urllib.parse import urlsplit
+from collections.abc import AsyncIterator
 
 from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiogram.exceptions import AiogramError
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.app import build_bot, build_dispatcher, prepare_to_serve
-from bot.config import Settings, SettingsError
+from bot.api_check import Patience, with_retries
+from bot.config import Settings
+from bot.failures import ExitCode, Fatal
 from storage import Repository
 
 logger = logging.getLogger(__name__)
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-
 
 def webhook_path(settings: Settings) -> str:
-    """Validate the webhook settings; the path Telegram will post to."""
-    if not settings.webhook_url:
-        raise SettingsError("WEBHOOK_URL is not set: the public https:// URL Telegram posts to")
-    parts = urlsplit(settings.webhook_url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise SettingsError(f"WEBHOOK_URL must be an https:// URL, got {settings.webhook_url!r}")
-    if not _SECRET.match(settings.webhook_secret):
-        raise SettingsError(
-            "WEBHOOK_SECRET is required: 1-256 characters of A-Z, a-z, 0-9, _ and -"
-        )
-    return parts.path or "/"
+    """Validate the webhook settings (before any network call); the path Telegram posts to."""
+    return settings.require_webhook()
 
 
 def build_webhook_app(
     dp: Dispatcher, bot: Bot, repo: Repository, settings: Settings
 ) -> web.Application:
+    """The HTTP side: the update handler at WEBHOOK_URL's path and ``/healthz``."""
     path = webhook_path(settings)
     app = web.Application()
-
-    async def register_webhook(_app: web.Application) -> None:
-        await bot.set_webhook(
-            settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
-        logger.info("Webhook registered at %s", settings.webhook_url)
-
-    async def remove_webhook(_app: web.Application) -> None:
-        await bot.delete_webhook()
-        logger.info("Webhook removed")
 
     async def healthz(_request: web.Request) -> web.Response:
         database = "ok" if await repo.ping() else "error"
@@ -68,10 +48,6 @@ def build_webhook_app(
             status=200 if healthy else 503,
         )
 
-    # shutdown order: remove the webhook, stop the dispatcher (broadcaster), close the session
-    app.on_shutdown.append(remove_webhook)
-    setup_application(app, dp, bot=bot)
-    app.on_startup.append(register_webhook)
     SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=settings.webhook_secret).register(
         app, path=path
     )
@@ -79,27 +55,60 @@ def build_webhook_app(
     return app
 
 
-async def run_webhook(settings: Settings) -> None:
-    """Serve the webhook on WEBHOOK_HOST:WEBHOOK_PORT until SIGINT/SIGTERM."""
-    token = settings.require_token()
-    webhook_path(settings)
-    repo = await Repository.open(settings.database_path)
-    try:
-        await prepare_to_serve(repo)
-        bot = build_bot(settings, token)
-        dp = build_dispatcher(repo, settings)
-        runner = web.AppRunner(build_webhook_app(dp, bot, repo, settings), access_log=None)
+@contextlib.asynccontextmanager
+async def webhook_serving(
+    dp: Dispatcher,
+    bot: Bot,
+    repo: Repository,
+    settings: Settings,
+    patience: Patience,
+    *,
+    port: int | None = None,
+) -> AsyncIterator[int]:
+    """Serve the webhook on WEBHOOK_HOST:WEBHOOK_PORT (``port`` overrides; 0 picks a free one)
+    and yield the port; on the way out, or when a step fails, undo the steps before it."""
+    host = settings.webhook_host
+    port = settings.webhook_port if port is None else port
+    app = build_webhook_app(dp, bot, repo, settings)
+    workflow = {"dispatcher": dp, "bots": [bot], **dp.workflow_data}
+    async with contextlib.AsyncExitStack() as stack:
+        await dp.emit_startup(bot=bot, **workflow)
+        stack.push_async_callback(dp.emit_shutdown, bot=bot, **workflow)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
+        stack.push_async_callback(runner.cleanup)
         try:
-            site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-            await site.start()
-            logger.info("Listening on %s:%d", settings.webhook_host, settings.webhook_port)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-    finally:
-        await repo.close()
+            await web.TCPSite(runner, host, port).start()
+        except OSError as error:
+            raise Fatal(
+                ExitCode.CONFIG,
+                f"WEBHOOK_HOST:WEBHOOK_PORT={host}:{port} cannot be listened on "
+                f"({error.strerror or error}); choose another WEBHOOK_PORT or stop what uses it",
+            ) from error
+        bound = int(runner.addresses[0][1])
+        logger.info("Listening on %s:%d", host, bound)
+        await with_retries(
+            lambda: bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=dp.resolve_used_update_types(),
+            ),
+            "setWebhook",
+            patience,
+            lambda reason: (
+                f"the Bot API refused WEBHOOK_URL={settings.webhook_url} ({reason}); it must be "
+                "the public https:// address of your reverse proxy, on port 443, 80, 88 or 8443"
+            ),
+        )
+        stack.push_async_callback(_remove_webhook, bot)
+        logger.info("Webhook registered at %s", settings.webhook_url)
+        yield bound
+
+
+async def _remove_webhook(bot: Bot) -> None:
+    try:
+        await bot.delete_webhook()
+    except AiogramError as error:
+        logger.warning("Could not remove the webhook: %s", error)
+        return
+    logger.info("Webhook removed")

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, fallback, follows, reading, search, start, subscriptions
+from handlers import (
+    admin,
+    asking,
+    errors,
+    fallback,
+    follows,
+    newsroom,
+    reading,
+    search,
+    start,
+    subscriptions,
+)
 
 
 def get_routers() -> list[Router]:
@@ -17,7 +28,9 @@ def get_routers() -> list[Router]:
         start.create_router(),
         reading.create_router(),
         search.create_router(),
+        asking.create_router(),
         subscriptions.create_router(),
+        newsroom.create_router(),  # before admin: /correct comes with a document
         follows.create_router(),
         admin.create_router(),
         fallback.create_router(),

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, Filter
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Document, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
@@ -24,7 +25,9 @@ from bot import publishing
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.domain.drafts import DraftState
+from bot.domain.lifecycle import EditRefused
 from bot.domain.parsing import MAX_SOURCE_BYTES, ParseError
+from bot.domain.schedule import local, parse_when
 from bot.publishing import prepare
 from bot.views.callbacks import DraftAction
 from bot.views.editor import (
@@ -40,8 +43,10 @@ from bot.views.editor import (
     publish_usage_text,
     published_alert,
     published_text,
+    scheduled_text,
     stats_text,
 )
+from bot.views.newsroom_editor import newsroom_stats_text, refusal_text
 from handlers.screens import chat_of, editable
 from storage import Repository
 
@@ -71,11 +76,20 @@ def _attached(message: Message) -> Document | None:
     return replied.document if replied is not None else None
 
 
-async def publish(message: Message, bot: Bot, repo: Repository) -> None:
+async def publish(
+    message: Message, command: CommandObject, bot: Bot, repo: Repository, settings: Settings
+) -> None:
     document = _attached(message)
     if document is None:
         await message.answer(publish_usage_text())
         return
+    when = None
+    if (command.args or "").strip():  # /publish 2026-12-03 09:00: scheduled
+        try:
+            when = parse_when(command.args or "", settings.zone, datetime.now(UTC))
+        except EditRefused as error:
+            await message.answer(refusal_text(error.refusal, None))
+            return
     key = f"{message.chat.id}:{message.message_id}"
     known = await repo.get_draft_by_key(key)
     if known is not None and known.preview_message is not None:
@@ -110,11 +124,13 @@ async def publish(message: Message, bot: Bot, repo: Repository) -> None:
         file_name=document.file_name or DEFAULT_FILE_NAME,
         source=data,
         source_hash=prepared.source_hash,
+        publish_at=when.timestamp() if when else None,
     )
     if not created and draft.preview_message is not None:
         return  # the twin of this update got here first
     counts = await repo.subscriber_counts()
-    info, text, keyboard = preview(prepared, draft.file_name, counts.active, draft.id)
+    scheduled = f"{local(when, settings.zone)} ({settings.timezone})" if when else None
+    info, text, keyboard = preview(prepared, draft.file_name, counts.active, draft.id, scheduled)
     await message.answer(info)
     shown = await message.answer(text, reply_markup=keyboard)
     await repo.set_draft_preview(draft.id, shown.message_id)
@@ -156,11 +172,18 @@ async def confirm(
         await callback.answer()
         await bot.send_message(draft.chat_id, parse_error_text(error))
         return
-    published = await publishing.publish(repo, prepared)
+    at = datetime.fromtimestamp(draft.publish_at, UTC) if draft.publish_at else None
+    published = await publishing.publish(repo, prepared, at=at, actor=callback.from_user.id)
     piece_id, new = published.piece_id, published.new
     await repo.close_draft(draft.id, DraftState.PUBLISHED, piece_id)
     chat_id = chat_of(callback)
     broadcast = None
+    if new and at is not None:
+        await callback.answer(published_alert(piece_id))
+        await _drop_buttons(callback)
+        when = f"{local(at, settings.zone)} ({settings.timezone})"
+        await bot.send_message(chat_id, scheduled_text(piece_id, when))
+        return
     if new:
         await repo.update_broadcast(
             piece_id, report_chat=chat_id, report_locale=i18n.current_locale
@@ -199,15 +222,18 @@ async def cancel(
     await _drop_buttons(callback)
 
 
-async def stats(message: Message, repo: Repository) -> None:
+async def stats(message: Message, repo: Repository, settings: Settings) -> None:
     counts = await repo.subscriber_counts()
+    newsroom = newsroom_stats_text(
+        await repo.get_channel(), settings.channel_id, await repo.recent_audit(5), settings.zone
+    )
     text = stats_text(
         counts,
         await repo.recent_broadcasts(5),
         await repo.follow_totals(),
         await repo.top_follows(10),
     )
-    await message.answer(text)
+    await message.answer(text + "\n\n" + newsroom)
 
 
 async def document_without_command(message: Message) -> None:

@@ -6,7 +6,10 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
+from bot.answers import AnswerFinder
+from bot.domain.asking import looks_like_question
 from bot.views.reader import free_text_hint, stale_button_text, unknown_command_text
+from handlers.asking import answer_question
 from handlers.search import answer_search
 from storage import Repository
 
@@ -15,9 +18,13 @@ async def unknown_command(message: Message) -> None:
     await message.answer(unknown_command_text())
 
 
-async def free_text(message: Message, bot: Bot, repo: Repository) -> None:
-    """Plain words are a quote search; what finds nothing (or is not text) gets a hint."""
-    if message.text and await answer_search(message, bot, repo, message.text, quiet_if_empty=True):
+async def free_text(message: Message, bot: Bot, repo: Repository, answers: AnswerFinder) -> None:
+    """A question in plain words gets its answer; other plain words are a quote search; what
+    finds nothing (or is not text) gets a hint."""
+    text = message.text
+    if text and looks_like_question(text) and await answer_question(message, bot, answers, text):
+        return
+    if text and await answer_search(message, bot, repo, text, quiet_if_empty=True):
         return
     await message.answer(free_text_hint())
 

@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.domain.models import Piece
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View
+from bot.views.newsroom import removed_answer_text
 from bot.views.reader import (
     PIECES_PER_PAGE,
     answer_screen,
@@ -102,9 +103,12 @@ async def on_answer(
     piece = await piece_or_alert(callback, repo, callback_data.piece)
     if piece is None:
         return
-    screen = answer_screen(piece, callback_data.n)
+    number = piece.number_of(callback_data.n)  # buttons carry links, which survive corrections
+    screen = answer_screen(piece, number) if number is not None else None
     if screen is None:
-        await callback.answer(missing_piece_text(), show_alert=True)
+        await callback.answer(
+            removed_answer_text() if piece.links else missing_piece_text(), show_alert=True
+        )
         return
     await show_screen(bot, callback, screen)
     await callback.answer()

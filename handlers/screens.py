@@ -12,7 +12,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
-from bot.domain.models import Piece
+from bot.domain.models import Piece, PieceStatus
+from bot.views.newsroom import withdrawn_text
 from bot.views.reader import Screen, missing_piece_text
 from storage import Repository
 
@@ -29,11 +30,20 @@ def editable(callback: CallbackQuery) -> Message | None:
     return callback.message if isinstance(callback.message, Message) else None
 
 
+async def unavailable_text(repo: Repository, piece_id: int) -> str:
+    """Why readers cannot open a piece: withdrawn by the editors (with their reason), or
+    missing (never existed, or not published yet)."""
+    status = await repo.piece_status(piece_id)
+    if status is not None and status[0] in (PieceStatus.WITHDRAWN, PieceStatus.PURGED):
+        return withdrawn_text(status[1])
+    return missing_piece_text()
+
+
 async def piece_or_alert(callback: CallbackQuery, repo: Repository, piece_id: int) -> Piece | None:
     """The piece a button points at, or None after telling the reader it is gone."""
     piece = await repo.get_piece(piece_id)
     if piece is None:
-        await callback.answer(missing_piece_text(), show_alert=True)
+        await callback.answer(await unavailable_text(repo, piece_id), show_alert=True)
     return piece
 
 

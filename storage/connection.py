@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.checks import StorageError, check_database_path, describe_sqlite_error
 from storage.migrations import migrate
 
 logger = logging.getLogger(__name__)
@@ -72,22 +74,36 @@ async def fetchall(
 
 
 async def connect(path: Path) -> aiosqlite.Connection:
-    """Open the database file (creating its folder), set the pragmas, apply the migrations."""
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    """Open the database file (creating its folder), set the pragmas, apply the migrations.
+
+    The file is checked first (``storage/checks.py``); what SQLite still refuses becomes a
+    ``StorageError`` naming the file, and the connection (its thread too) is closed."""
+    await asyncio.to_thread(check_database_path, path)
     try:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as error:
+        raise StorageError(describe_sqlite_error(path, error)) from error
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA synchronous = NORMAL")
         # temp tables and sorts (publishing matches a piece against the follows through them)
         # stay in memory; a larger page cache keeps the follow index's hot pages
         await conn.execute("PRAGMA temp_store = MEMORY")
         await conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        await migrate(conn)
-    except BaseException:
+    except BaseException as error:
         await conn.close()
+        if isinstance(error, sqlite3.Error):
+            raise StorageError(describe_sqlite_error(path, error)) from error
+        raise
+    try:
+        await migrate(conn)
+    except BaseException as error:
+        await conn.close()
+        if isinstance(error, sqlite3.Error):
+            message = describe_sqlite_error(path, error, migrating=True)
+            raise StorageError(message) from error
         raise
     return conn
 

@@ -1,6 +1,7 @@
 """Publishing drafts: files sent with /publish, held until the editor confirms or cancels.
 
-The schema is the ``drafts`` table of ``migrations/0003_subscriptions.sql``; a draft older than
+The schema is the ``drafts`` table of ``migrations/0003_subscriptions.sql`` (``publish_at``:
+``0008_scheduling.sql``); a draft older than
 ``DRAFT_TTL_S`` is dropped when the next one is saved.
 """
 
@@ -15,7 +16,7 @@ from storage.connection import Database, clock
 
 _COLUMNS = (
     "id, update_key, admin_id, chat_id, file_name, source, source_hash, state, piece_id,"
-    " preview_message, created_at"
+    " preview_message, created_at, publish_at"
 )
 
 
@@ -39,6 +40,7 @@ class Drafts(Database):
         file_name: str,
         source: bytes,
         source_hash: str,
+        publish_at: float | None = None,
     ) -> tuple[Draft, bool]:
         """Hold an uploaded file; the same ``update_key`` returns the existing draft (False)."""
         now = clock()
@@ -46,7 +48,7 @@ class Drafts(Database):
             await conn.execute("DELETE FROM drafts WHERE created_at < ?", (now - DRAFT_TTL_S,))
             cursor = await conn.execute(
                 "INSERT INTO drafts (id, update_key, admin_id, chat_id, file_name, source,"
-                " source_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " source_hash, created_at, publish_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (update_key) DO NOTHING",
                 (
                     secrets.token_urlsafe(6),
@@ -57,6 +59,7 @@ class Drafts(Database):
                     source,
                     source_hash,
                     now,
+                    publish_at,
                 ),
             )
             created = cursor.rowcount > 0

@@ -13,6 +13,8 @@ from importlib.resources import files
 
 import aiosqlite
 
+from storage.checks import StorageError
+
 logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -45,8 +47,8 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     current = int(row[0]) if row else 0
     migrations = available_migrations()
     if current > len(migrations):
-        raise RuntimeError(
-            f"database schema version {current} is newer than this program "
+        raise StorageError(
+            f"the database schema (version {current}) is newer than this program "
             f"({len(migrations)}); upgrade the program"
         )
     for migration in migrations[current:]:

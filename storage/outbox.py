@@ -29,6 +29,7 @@ from bot.domain.outbox import (
 )
 from storage import follows, subscribers
 from storage.connection import Database, clock, fetchall
+from storage.followups import CATCH_UP
 
 
 async def create_deliveries(conn: aiosqlite.Connection, piece_id: int, now: float) -> int:
@@ -114,6 +115,11 @@ async def record(conn: aiosqlite.Connection, outcomes: Sequence[Outcome], now: f
             final.append((o.state.value, o.attempts, o.error, now, o.claim.id))
     if sent:
         await conn.executemany(MARK_SENT, sent)
+        # a piece corrected or withdrawn while its notification was in flight
+        await conn.executemany(
+            CATCH_UP,
+            [(o.claim.id, o.revision) for o in outcomes if o.state is DeliveryState.SENT],
+        )
     if final:
         await conn.executemany(MARK_FINAL, final)
     if retry:

@@ -77,9 +77,10 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]
 REINDEX_BATCH = 500  # quotes per transaction when the index is (re)built
 REINDEX_NOW = 5_000  # pending quotes indexed before the first search answers; more: background
 
+# only live pieces are indexed (withdrawn and scheduled ones are not findable)
 _QUOTE_ROWS = (
     "SELECT q.id, q.piece_id, q.text, coalesce(q.speaker, p.speaker, '') FROM quotes q"
-    " JOIN pieces p ON p.id = q.piece_id"
+    " JOIN pieces p ON p.id = q.piece_id AND p.status = 'live'"
 )
 
 Doc = tuple[int, int, str, str, float]  # quote id, piece id, key text, speaker key text, quality
@@ -89,6 +90,27 @@ async def index_piece(conn: aiosqlite.Connection, piece_id: int) -> int:
     """Index the quotes of one piece; call inside the transaction that inserted them."""
     rows = await fetchall(conn, f"{_QUOTE_ROWS} WHERE q.piece_id = ? ORDER BY q.id", (piece_id,))
     return await write_docs(conn, prepare_docs(rows))
+
+
+async def unindex_piece(conn: aiosqlite.Connection, piece_id: int) -> int:
+    """Take a piece's quotes out of the index and its words out of the vocabulary (a piece
+    withdrawn or corrected); call inside a write transaction. Returns how many."""
+    of_piece = "SELECT id FROM quotes WHERE piece_id = ?"  # by the quotes' index
+    rows = await fetchall(
+        conn, f"SELECT keys, speaker FROM search_docs WHERE quote_id IN ({of_piece})", (piece_id,)
+    )
+    if not rows:
+        return 0
+    freq: Counter[str] = Counter()
+    for keys, speaker in rows:
+        freq.update({k for group in (*key_groups(keys), *key_groups(speaker)) for k in group})
+    await conn.executemany(
+        "UPDATE search_vocab SET freq = freq - ? WHERE term = ?",
+        [(count, term) for term, count in sorted(freq.items())],
+    )
+    await conn.execute("DELETE FROM search_vocab WHERE freq <= 0")
+    await conn.execute(f"DELETE FROM search_docs WHERE quote_id IN ({of_piece})", (piece_id,))
+    return len(rows)
 
 
 def prepare_docs(rows: Iterable[Sequence[Any]]) -> list[Doc]:
@@ -564,4 +586,5 @@ __all__ = [
     "stats",
     "store_batch",
     "top_quotes",
+    "unindex_piece",
 ]

@@ -7,9 +7,17 @@ methods; the SQL lives in the module of its area, each a class over the shared c
 * ``storage/pieces.py`` — publishing and reading pieces, the piece a chat reads;
 * ``storage/quote_index.py`` — quote search and its index (the text side is the pure
   ``bot.domain.matching``);
+* ``storage/answer_index.py`` — answers to readers' questions (/ask): BM25 over lemmas and
+  embeddings (the text side is ``bot.domain.asking``);
 * ``storage/subscribers.py`` — subscribing and leaving;
 * ``storage/outbox.py`` — deliveries and broadcasts;
 * ``storage/drafts.py`` — the editor's /publish drafts;
+* ``storage/editing.py`` — corrections, withdrawals, versions and the audit log (on top of
+  ``Pieces``, whose cache it keeps true);
+* ``storage/followups.py`` — edits and deletions of notifications already sent;
+* ``storage/requests.py`` — editors' requests from Telegram awaiting Confirm;
+* ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``);
+* ``storage/channel.py`` — the newsroom's channel, as the running bot found it.
 * ``storage/follows.py`` — follows, reader settings, matching a piece to its followers;
 * ``storage/digests.py`` — daily digests and their small outbox.
 
@@ -24,21 +32,40 @@ Records come from ``bot.domain``; nothing in ``storage`` imports aiogram, views 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+from storage.answer_index import AnswerIndex
+from storage.channel import Channel
+from storage.checks import StorageError, describe_sqlite_error
 from storage.connection import connect
 from storage.digests import Digests
 from storage.drafts import Drafts
 from storage.follows import Follows
+from storage.followups import Followups
 from storage.outbox import Outbox
-from storage.pieces import DuplicatePieceError, Pieces
+from storage.pieces import DuplicatePieceError
 from storage.quote_index import QuoteSearch
+from storage.requests import Requests
+from storage.schedule import Schedule
 from storage.subscribers import Subscribers
 
-__all__ = ["DuplicatePieceError", "Repository"]
+__all__ = ["DuplicatePieceError", "Repository", "StorageError"]
 
 
-class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts, Follows, Digests):
+class Repository(
+    Schedule,
+    QuoteSearch,
+    AnswerIndex,
+    Subscribers,
+    Outbox,
+    Followups,
+    Drafts,
+    Requests,
+    Channel,
+    Follows,
+    Digests,
+):
     """The database, as handlers and services see it."""
 
     @classmethod
@@ -48,7 +75,9 @@ class Repository(Pieces, QuoteSearch, Subscribers, Outbox, Drafts, Follows, Dige
         repo = cls(await connect(path), path)
         try:
             await repo._settle_index()
-        except BaseException:
+        except BaseException as error:
             await repo.close()
+            if isinstance(error, sqlite3.Error):
+                raise StorageError(describe_sqlite_error(path, error)) from error
             raise
         return repo

@@ -69,6 +69,10 @@ E2E_NAMES = frozenset(
 PROCESS_NAMES = frozenset({"start_bot_process", "create_subprocess_exec"})
 SLOW_TESTS = {
     "test_acceptance_e2e.py": {"test_notification_attributes_the_experts_words"},
+    "test_ask_e2e.py": {"test_the_model_loads_in_the_background_and_blends_in"},
+    "test_inline_e2e.py": {
+        "test_a_reader_typing_fast_gets_the_results_for_what_they_finally_typed"
+    },
     "test_broadcast.py": {
         "test_a_429_pauses_all_sending_and_is_not_a_failed_attempt",
         "test_a_timed_out_request_is_retried",
@@ -77,6 +81,7 @@ SLOW_TESTS = {
         "test_rate_limit_is_reached_and_kept",
         "test_stop_returns_unsent_claims_and_a_restart_finishes",
     },
+    "test_corrections.py": {"test_a_thousand_notifications_are_edited_once_at_the_rate"},
     "test_subscriptions.py": {
         "test_an_editor_publishes_a_file_and_readers_are_notified",
         "test_one_piece_and_one_broadcast_however_often_it_is_sent",

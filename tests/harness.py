@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -71,13 +71,21 @@ def emulator_settings(emu: BotAPIEmulator, tmp_path: Path, **overrides: Any) -> 
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    tmp_path: Path, *, seed: bool = True, chats: tuple[int, ...] = (), **overrides: Any
+    tmp_path: Path,
+    *,
+    seed: bool = True,
+    prepare_emulator: Callable[[BotAPIEmulator], None] | None = None,
+    chats: tuple[int, ...] = (),
+    **overrides: Any,
 ) -> AsyncIterator[Harness]:
-    """The bot polling a fresh emulator. Throttling is off unless a test turns it on, since tests
-    act faster than any reader. ``chats`` are known to the emulator before the bot starts (a
-    restarted bot may send to readers first)."""
+    """The bot polling a fresh emulator (``prepare_emulator`` sets it up before the bot starts,
+    e.g. a channel; ``chats`` are known to it before the bot starts: a restarted bot may send
+    to readers first). Throttling is off unless a test turns it on, since tests act faster
+    than any reader."""
     overrides.setdefault("throttle_rate", 0.0)
     async with BotAPIEmulator() as emu:
+        if prepare_emulator is not None:
+            prepare_emulator(emu)
         for chat_id in chats:
             emu.add_chat(chat_id, "ru")
         settings = emulator_settings(emu, tmp_path, **overrides)

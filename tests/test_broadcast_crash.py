@@ -55,6 +55,14 @@ async def _start(emu: BotAPIEmulator, db: Path, log: Path) -> asyncio.subprocess
         )
 
 
+async def _started(emu: BotAPIEmulator, calls: int) -> None:
+    """Until the bot process polls (its broadcaster runs by then): importing aiogram alone
+    takes 2.5 s, and far longer on a loaded machine, which the send windows must not count."""
+    await emu.wait_until(
+        lambda: any(c.method == "getUpdates" for c in emu.calls[calls:]), timeout=120
+    )
+
+
 def _delivered(emu: BotAPIEmulator) -> list[int]:
     return [
         int(c.params["chat_id"])
@@ -91,6 +99,7 @@ async def test_kill_9_mid_broadcast_and_restart(tmp_path: Path) -> None:
 
         bot = await _start(emu, db, log)
         try:
+            await _started(emu, 0)
             await emu.wait_until(lambda: len(_delivered(emu)) >= READERS // 3, timeout=30)
             bot.send_signal(signal.SIGKILL)
             await bot.wait()
@@ -113,8 +122,10 @@ async def test_kill_9_mid_broadcast_and_restart(tmp_path: Path) -> None:
         window = len(set(before) & in_doubt)  # sent, outcome not yet committed
 
         restarted = time.monotonic()
+        calls = len(emu.calls)
         bot = await _start(emu, db, log)
         try:
+            await _started(emu, calls)
             await emu.wait_until(lambda: len(set(_delivered(emu))) == READERS, timeout=30)
             resumed = time.monotonic() - restarted
             deadline = time.monotonic() + 10

@@ -50,17 +50,14 @@ def test_english_sentences_run_past_titles_and_abbreviations() -> None:
 
 
 def test_summary_quotes_the_expert_in_the_marks_of_the_language() -> None:
-    answers = [
-        Turn(number=1, question=("Is it realistic?",), answer=(text,))
-        for text in (
-            "It is realistic on paper. The grid is the problem.",
-            "Мы строим «Ветер» сами.",
-        )
-    ]
-    [english] = summary_blocks(["It is realistic on paper."], answers, "Timur Abenov")
-    assert english.text == "Timur Abenov: “It is realistic on paper.”"
-    [russian] = summary_blocks(["Мы строим «Ветер» сами."], answers, "Олег Ким")
-    assert russian.text == "Олег Ким: «Мы строим „Ветер“ сами»."
+    english = Turn(1, ("Is it realistic?",), ("It is realistic on paper. The grid is “tight”.",))
+    [block] = summary_blocks(["It is realistic on paper."], [english], "Timur Abenov")
+    assert block.text == "Timur Abenov: “It is realistic on paper.”"
+    [block] = summary_blocks(["The grid is “tight”."], [english], "Timur Abenov")
+    assert block.text == "Timur Abenov: “The grid is ‘tight’.”"
+    russian = Turn(1, ("Кто строит?",), ("Мы строим «Ветер» сами.",), speakers=("Олег Ким",))
+    [block] = summary_blocks(["Мы строим «Ветер» сами."], [russian], "Айгерим Сатпаева")
+    assert block.text == "Олег Ким: «Мы строим „Ветер“ сами»."
 
 
 def test_inline_and_search_listing_use_english_marks_for_english_quotes(i18n: None) -> None:

@@ -55,11 +55,14 @@ def question(draw: st.DrawFn) -> str:
 
 
 @st.composite
-def answer_paragraph(draw: st.DrawFn) -> str:
-    """Statements, sometimes with a rhetorical question inside (never at the end)."""
+def answer_paragraph(draw: st.DrawFn, bare: bool = False) -> str:
+    """Statements, sometimes with a rhetorical question inside: not at the end, and not
+    opening the paragraph. Without markers (``bare``) only in a paragraph of four sentences or
+    more: a short one with a question inside ("Preamble. Question? Context.") is how a bare
+    question is set, and the parser reads it so."""
     sentences = draw(st.lists(sentence(), min_size=1, max_size=4))
-    if len(sentences) > 1 and draw(st.booleans()):
-        sentences.insert(draw(st.integers(0, len(sentences) - 1)), draw(sentence("?")))
+    if len(sentences) >= (3 if bare else 1) + 1 and draw(st.booleans()):
+        sentences.insert(draw(st.integers(1, len(sentences) - 1)), draw(sentence("?")))
     return " ".join(sentences)
 
 
@@ -102,7 +105,8 @@ def interviews(draw: st.DrawFn) -> Drawn:
         # a compact dash layout has nothing to tell the last answer's second paragraph from
         # the newsroom's closing: its last answer is one paragraph
         most = 1 if layout == "dash-compact" and number == n else 3
-        answer = tuple(draw(st.lists(answer_paragraph(), min_size=1, max_size=most)))
+        paragraph = answer_paragraph(bare=layout == "bare")
+        answer = tuple(draw(st.lists(paragraph, min_size=1, max_size=most)))
         turns.append((draw(question()), answer))
     markers = _markers(draw, layout)
     paragraphs = [Para(title, gap=False), Para(lead)]

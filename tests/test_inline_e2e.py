@@ -6,6 +6,7 @@ full answer; pages follow ``next_offset``; /search lists quotes with buttons to 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,28 @@ async def test_search_command_lists_quotes_with_buttons_to_answers(tmp_path: Pat
         assert "/search" in usage.text
         [nothing] = await h.say(READER, "/search <b>zzzxq</b>")
         assert "<b>zzzxq</b>" in nothing.text  # shown escaped, as typed
+
+
+async def test_a_reader_typing_fast_gets_the_results_for_what_they_finally_typed(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: 30 characters at 8 keystrokes a second, one inline query per keystroke, the
+    per-user throttle on as in production: the final text's query is always answered, with the
+    results a fresh query for it gets."""
+    async with running_bot(tmp_path, throttle_rate=3.0, throttle_burst=12.0) as h:
+        for text in ("Токаев сирийский процесс Астан", "Курамаев Вашингтон саммит C5+1"):
+            assert len(text) == 30
+            typed = []
+            for end in range(1, len(text) + 1):
+                typed.append(await h.emu.inline_query(READER, text[:end]))
+                await asyncio.sleep(1 / 8)
+            final = typed[-1]
+            await h.emu.wait_until(lambda final=final: final in h.emu.inline_answers, timeout=10)
+            expected = await ask_inline(h, text)
+            got = h.emu.inline_answers[final]
+            assert got["results"], text
+            assert [r["id"] for r in got["results"]] == [r["id"] for r in expected["results"]]
+            assert not any(m.text.startswith("Вы отправляете") for m in h.emu.messages(READER))
 
 
 async def test_english_interview_is_found_by_other_word_forms(tmp_path: Path) -> None:

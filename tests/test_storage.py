@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.publishing import SEED_TITLE, prepare, seed_bytes, store
-from storage import DuplicatePieceError, Repository
+from storage import DuplicatePieceError, Repository, StorageError
 from storage.migrations import available_migrations
 from tests.conftest import DATA
 
@@ -100,7 +100,7 @@ async def test_failed_migration_leaves_database_untouched(
         len(good) + 1, "9999_bad.sql", "CREATE TABLE extra (x); INSERT INTO nowhere VALUES (1);"
     )
     monkeypatch.setattr(migrations, "available_migrations", lambda: [*good, bad])
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StorageError, match="no such table: nowhere"):
         await Repository.open(tmp_path / "db.sqlite3")
     with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(good)
@@ -111,7 +111,7 @@ async def test_failed_migration_leaves_database_untouched(
 async def test_newer_database_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
         conn.execute("PRAGMA user_version = 999")
-    with pytest.raises(RuntimeError, match="newer than this program"):
+    with pytest.raises(StorageError, match="newer than this program"):
         await Repository.open(tmp_path / "db.sqlite3")
 
 
@@ -218,7 +218,7 @@ async def test_migration_5_refuses_a_time_it_cannot_read(tmp_path: Path) -> None
     _database_at_version_4(db)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE subscribers SET changed_at = 'yesterday' WHERE chat_id = 8")
-    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+    with pytest.raises(StorageError, match="NOT NULL"):
         await Repository.open(db)
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 4

@@ -10,16 +10,20 @@ from collections import Counter
 from typing import TYPE_CHECKING, assert_never
 
 from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.broadcast.config import BroadcastConfig, RetryPolicy
 from bot.broadcast.pacing import Pacing
 from bot.broadcast.sender import NotificationSender, Ruling, Verdict, classify
+from bot.domain.models import Piece
 from bot.domain.outbox import Claim, DeliveryState, Outcome
+from bot.views.channel import channel_post
 from bot.views.notification import notification
 
 if TYPE_CHECKING:
     from storage import Repository
+    from storage.channel import ChannelState
 
 logger = logging.getLogger(__name__)
 
@@ -52,35 +56,63 @@ def settle(claim: Claim, ruling: Ruling, retry: RetryPolicy, now: float) -> Outc
 
 
 class Notifications:
-    """The encoded notification of a piece in a language, rendered once (a small cache)."""
+    """What a delivery sends: a subscriber's notification, or the channel's post (URL buttons
+    into the bot, in its forum topic), rendered once per piece revision (a small cache): a piece
+    corrected while its broadcast runs is sent in its corrected form."""
 
     def __init__(self, repo: Repository, i18n: I18n, *, paid: bool) -> None:
         self.repo = repo
         self.i18n = i18n
         self.paid = paid
-        self._bodies: dict[tuple[int, str, str | None, int | None, bool], bytes | None] = {}
+        self.channel: ChannelState | None = None  # set by the broadcaster at start
+        self.bot_username = ""
+        self._bodies: dict[tuple[int, int, str, bool, str | None, int | None, bool], bytes] = {}
 
-    async def body(self, piece_id: int, locale: str, claim: Claim | None = None) -> bytes | None:
-        """``NotificationSender.encode``'s body, or None if the piece no longer exists; a
-        ``claim`` made for a follow gets its own (why it came, the matching answer first), and
-        a silent one ``disable_notification``."""
+    def is_channel(self, chat_id: int) -> bool:
+        return self.channel is not None and chat_id == self.channel.chat_id
+
+    async def message(
+        self,
+        piece: Piece,
+        chat_id: int,
+        locale: str,
+        follow: str | None = None,
+        turn: int | None = None,
+    ) -> tuple[str, InlineKeyboardMarkup, int | None]:
+        """Text, keyboard and forum topic of the message ``chat_id`` gets for ``piece`` (a
+        follower's says why it came and shows the matching answer ``turn`` first)."""
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            if self.channel is not None and self.is_channel(chat_id):
+                top = await self.repo.top_quotes(piece.id, 12)
+                text, markup = channel_post(
+                    piece, self.bot_username, [hit.turn_number for hit in top]
+                )
+                return text, markup, self.channel.thread_id
+            text, markup = notification(piece, follow, turn)
+            return text, markup, None
+
+    async def body(
+        self, piece_id: int, chat_id: int, locale: str, claim: Claim | None = None
+    ) -> tuple[bytes, int] | None:
+        """``NotificationSender.encode``'s body and the piece's revision, or None if readers
+        can no longer see the piece (withdrawn, or gone). A ``claim`` made for a follow gets its
+        own (why it came, the matching answer first), a silent one ``disable_notification``."""
+        piece = await self.repo.get_piece(piece_id)
+        if piece is None:
+            return None
         follow, turn, silent = (
             (claim.follow, claim.turn, claim.silent) if claim else (None, None, False)
         )
-        key = (piece_id, locale, follow, turn, silent)
+        channel = self.is_channel(chat_id)
+        key = (piece_id, piece.revision, locale, channel, follow, turn, silent)
         if key not in self._bodies:
-            piece = await self.repo.get_piece(piece_id)
             if len(self._bodies) > 1024:
                 self._bodies.clear()
-            if piece is None:
-                self._bodies[key] = None
-            else:
-                with self.i18n.context(), self.i18n.use_locale(locale):
-                    text, markup = notification(piece, follow, turn)
-                self._bodies[key] = NotificationSender.encode(
-                    text, markup, paid=self.paid, silent=silent
-                )
-        return self._bodies[key]
+            text, markup, thread = await self.message(piece, chat_id, locale, follow, turn)
+            self._bodies[key] = NotificationSender.encode(
+                text, markup, paid=self.paid and not channel, thread_id=thread, silent=silent
+            )
+        return self._bodies[key], piece.revision
 
 
 class Courier:
@@ -113,7 +145,9 @@ class Courier:
 
     async def deliver(self, claim: Claim) -> Outcome:
         try:
-            rendered = await self._notifications.body(claim.piece_id, claim.locale, claim)
+            rendered = await self._notifications.body(
+                claim.piece_id, claim.chat_id, claim.locale, claim
+            )
         except Exception as error:
             logger.exception("Cannot render the notification of piece %d", claim.piece_id)
             reason = f"cannot render: {error!r}"
@@ -121,10 +155,11 @@ class Courier:
                 Outcome(claim, DeliveryState.FAILED, claim.attempts + 1, error=reason)
             )
         if rendered is None:
-            reason = "the piece no longer exists"
+            reason = "withdrawn"  # or gone: readers cannot see the piece any more
             return self._final(
-                Outcome(claim, DeliveryState.FAILED, claim.attempts + 1, error=reason)
+                Outcome(claim, DeliveryState.CANCELLED, claim.attempts, error=reason)
             )
+        body, revision = rendered
         notifier = self._notifier
         assert notifier is not None
         async with self._pacing.turn(claim.chat_id):
@@ -139,7 +174,7 @@ class Courier:
                         self._pacing.slot(claim.chat_id),
                         asyncio.timeout(self.config.request_timeout),
                     ):
-                        message_id = await notifier.send(claim.chat_id, rendered)
+                        message_id = await notifier.send(claim.chat_id, body)
                 except Exception as error:
                     ruling = classify(error)
                     if not ruling.expected:  # a bug, not the network: still never drop it
@@ -160,6 +195,7 @@ class Courier:
                     DeliveryState.SENT,
                     claim.attempts + 1,
                     message_id=message_id,
+                    revision=revision,
                 )
 
     def _final(self, outcome: Outcome) -> Outcome:

@@ -37,6 +37,7 @@ from aiogram.utils.i18n import I18n
 from bot.broadcast.config import BroadcastConfig
 from bot.broadcast.delivery import Courier, Notifications
 from bot.broadcast.digest import DigestWorker
+from bot.broadcast.followup import FollowupWorker
 from bot.broadcast.lock import BroadcastLock
 from bot.broadcast.pacing import Pacing, nap
 from bot.broadcast.progress import ProgressCallback, ProgressReporter
@@ -70,14 +71,17 @@ class Broadcaster:
         self._in_hand: set[Claim] = set()
         self._outstanding = 0  # claimed, outcome not yet committed
         self._wake = asyncio.Event()
+        self._wake_followups = asyncio.Event()
         self._ready = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         self._writer: asyncio.Task[None] | None = None
         notifications = Notifications(repo, i18n, paid=config.paid)
+        self._notifications = notifications
         self._courier = Courier(notifications, config, pacing, self.counters)
         self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
+        self._followups = FollowupWorker(repo, config, notifications, pacing, self.counters)
         self.digests = DigestWorker(repo, config, i18n, pacing, self.counters)
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -95,6 +99,8 @@ class Broadcaster:
         self._outstanding = 0
         self._reporter.open(bot)
         self._courier.open(bot)
+        self._followups.bot = bot
+        self._notifications.bot_username = (await bot.me()).username or ""
         self._writer = asyncio.create_task(self._write_loop(), name="broadcast-writer")
         self._workers = [
             asyncio.create_task(self._work_loop(), name=f"broadcast-worker-{i}")
@@ -103,6 +109,10 @@ class Broadcaster:
         self._tasks = [
             asyncio.create_task(self._pickup_loop(), name="broadcast-pickup"),
             asyncio.create_task(self._reporter.run(self._ready), name="broadcast-progress"),
+            asyncio.create_task(
+                self._followups.run(self._ready, self._wake_followups, lambda: self._stopping),
+                name="broadcast-followups",
+            ),
         ]
         self.digests.open(bot)
         self._tasks.append(
@@ -125,6 +135,7 @@ class Broadcaster:
     def wake(self) -> None:
         """Look at the outbox now (something was just published)."""
         self._wake.set()
+        self._wake_followups.set()
         self._reporter.poke()
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -134,6 +145,7 @@ class Broadcaster:
             return
         self._stopping = True  # the loops finish what they are doing (no query cut short)
         self._wake.set()
+        self._wake_followups.set()
         self._reporter.halt()
         self.digests.wake()
         _done, late = await asyncio.wait(self._tasks, timeout=grace)
@@ -186,14 +198,19 @@ class Broadcaster:
             if self._stopping:
                 return
         exclusive = self._lock.exclusive
+        self._notifications.channel = await self.repo.get_channel()
         released = await self.repo.release_expired_claims(everything=exclusive)
         if released:
             logger.warning("Resuming: %d interrupted deliveries are queued again", released)
+        released = await self.repo.release_followups(everything=exclusive)
+        if released:
+            logger.warning("Resuming: %d interrupted follow-ups are queued again", released)
         self._ready.set()
         capacity = self.config.capacity
         refill = self.config.refill
         while not self._stopping:
             self._wake.clear()
+            await self._release_due()
             free = capacity - self._outstanding
             if free >= refill:
                 try:
@@ -210,7 +227,20 @@ class Broadcaster:
                     self._reporter.poke()
                 if not exclusive:
                     await self.repo.release_expired_claims()
+                    await self.repo.release_followups()
             await nap(self._wake, self.config.poll_interval)
+
+    async def _release_due(self) -> None:
+        """Scheduled pieces whose time has come are published (at start-up: every one that came
+        due while the bot was down); their notifications join the outbox."""
+        try:
+            released = await self.repo.release_due_pieces()
+        except Exception:
+            logger.exception("Could not publish the scheduled pieces that are due; retrying")
+            return
+        if released:
+            logger.info("Published scheduled pieces %s", released)
+            self._reporter.poke()
 
     # -- sending ------------------------------------------------------------------------------
 

@@ -103,9 +103,15 @@ class NotificationSender:
 
     @staticmethod
     def encode(
-        text: str, markup: InlineKeyboardMarkup, *, paid: bool, silent: bool = False
+        text: str,
+        markup: InlineKeyboardMarkup,
+        *,
+        paid: bool,
+        thread_id: int | None = None,
+        silent: bool = False,
     ) -> bytes:
-        """Everything but ``chat_id``: the tail of the JSON object, after its opening brace."""
+        """Everything but ``chat_id``: the tail of the JSON object, after its opening brace
+        (``thread_id``: a forum topic; ``silent``: ``disable_notification``)."""
         payload: dict[str, object] = {
             "text": text,
             "parse_mode": "HTML",
@@ -114,6 +120,8 @@ class NotificationSender:
         }
         if paid:
             payload["allow_paid_broadcast"] = True
+        if thread_id is not None:
+            payload["message_thread_id"] = thread_id
         if silent:
             payload["disable_notification"] = True
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()[1:]

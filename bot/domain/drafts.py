@@ -27,3 +27,4 @@ class Draft:
     piece_id: int | None
     preview_message: int | None
     created_at: float
+    publish_at: float | None = None  # scheduled: when it goes out (Unix seconds)

@@ -76,6 +76,20 @@ def morph() -> MorphAnalyzer:
     return MorphAnalyzer(lang="ru")
 
 
+# fmt: off
+_STOPWORDS_TEXT = """
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these they
+this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours yourself yourselves yes well still very much many really
+"""
+# fmt: on
+ENGLISH_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+
 @lru_cache(maxsize=200_000)
 def lemma(word: str) -> str:
     """The most likely lemma of a word, lower-cased, ``ё`` folded to ``е``."""

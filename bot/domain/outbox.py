@@ -25,7 +25,7 @@ class DeliveryState(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up: permanent error, or retries exhausted (reason in last_error)
     UNREACHABLE = "unreachable"  # 403 blocked/deactivated/kicked, 400 chat not found
-    CANCELLED = "cancelled"  # the subscriber left before their turn
+    CANCELLED = "cancelled"  # the subscriber left before their turn, or the piece was withdrawn
 
 
 FINAL_STATES = frozenset(
@@ -83,6 +83,7 @@ class Outcome:
     error: str | None = None
     message_id: int | None = None
     next_attempt: float = 0.0
+    revision: int | None = None  # SENT: the piece's revision the message showed
 
 
 @dataclass(frozen=True, slots=True)

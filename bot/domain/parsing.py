@@ -537,6 +537,8 @@ def _question_layout(lines: list[_Line]) -> Layout:
     up to the next one are its answer. Consecutive question paragraphs are one question."""
     questions: dict[int, str] = {}
     for index, line in enumerate(lines[1:], start=1):
+        if index - 1 in questions and not _asks(line.text):
+            continue  # right after a question, "Statement. Question? Statement." answers it
         if _reads_as_question(line.text) and not _asked_back(lines, index, questions):
             questions[index] = line.text
     if len(questions) < 2:

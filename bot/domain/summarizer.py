@@ -28,13 +28,28 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 from bot.domain.furniture import is_credit
-from bot.domain.language import morph, shorten, split_sentences, words
-from bot.domain.models import Interview, Summary
+from bot.domain.language import (
+    ENGLISH_STOPWORDS,
+    english_stem,
+    morph,
+    shorten,
+    split_sentences,
+    words,
+)
+from bot.domain.models import Interview, Summary, Turn
+from bot.domain.readable import (
+    Kind,
+    answers_kind,
+    depends,
+    information,
+    question_kinds,
+    repair,
+)
 
 Section = Literal["lead", "question", "answer", "closing"]
 
@@ -50,6 +65,7 @@ MIN_TERMS = 3  # fewer content words than this is not a statement worth quoting
 MAX_POOL = 200  # candidates MMR looks at (the most relevant; bounds work on long pieces)
 NEAR_DUPLICATE = 0.9  # cosine above which a sentence repeats one already chosen
 FULL_TERMS = 7  # from this many content words a sentence is not penalised for being thin
+INFO_FULL = 4.0  # information (readable.information) from which a sentence counts as full of facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +79,13 @@ class Method:
     mmr_lambda: float = 0.7
     anaphora_penalty: float = 0.6
     announcement_penalty: float = 0.5
+    facts: bool = True  # figures, amounts, dates and names weigh in; the lead's topic too
+    centrality_weight: float = 0.45
+    topic_weight: float = 0.25  # similarity to the title and the lead (what the piece is about)
+    facts_weight: float = 0.30
+    answer_weight: float = 0.0  # an answer sentence that answers its own question
+    factless_penalty: float = 0.0  # a sentence with no figure, date or name at all
+    repair: bool = True  # leading connectives dropped, dependent sentences kept with their own
 
 
 DEFAULT_METHOD = Method()
@@ -75,6 +98,10 @@ class Sentence:
     section: Section
     turn: int  # 1-based turn number, 0 outside turns
     terms: tuple[str, ...]  # content lemmas, in order, repeats kept
+    paragraph: int = 0  # document order of its paragraph
+    info: float = 0.0  # figures, amounts, dates, names (bot.domain.readable.information)
+    readable: str = ""  # the text as shown alone: a leading connective dropped (repair)
+    dependent: bool = False  # needs the sentence before it even when repaired ("Это…", "He…")
 
 
 # -- words ---------------------------------------------------------------------------------------
@@ -100,6 +127,8 @@ def content_lemma(word: str) -> str | None:
     """
     low = word.lower().replace("ё", "е")
     if not any("а" <= ch <= "я" for ch in low):
+        if low.isalpha() and low.isascii():  # English: stop words out, the rest stemmed
+            return None if low in ENGLISH_STOPWORDS or len(low) < 2 else english_stem(low)
         return low if len(low) > 1 or low.isdigit() else None
     parse = morph().parse(low)[0]
     if parse.tag.POS in _STOP_POS or "Apro" in parse.tag:
@@ -129,12 +158,15 @@ _ANAPHORIC = re.compile(
 # A lead sentence that announces the conversation ("X рассказал, почему…") says what will be
 # discussed, not what was said.
 _SPEECH_VERB = re.compile(
-    r"\b(?:рассказ|объясн|ответил|отвечает|поделил|делится|обсудил|обсуждает|рассужда|размышля)",
+    r"\b(?:рассказ|объясн|ответил|отвечает|поделил|делится|обсудил|обсуждает|рассужда|размышля|"
+    r"поговорил|говорили|spoke|talked|told us|explains|discusse)",
     re.IGNORECASE,
 )
 _ANNOUNCES = re.compile(
     r"(?:,\s*(?:почему|зачем|как|что|чем|чего|когда|где|куда|откуда|сколько|какие|какой|какая|"
-    r"каким|каких|стоит ли|нужно ли|можно ли)\b|\bо том\b|\bна вопросы\b|\bв интервью\b|^О\s)",
+    r"каким|каких|кто|во что|стоит ли|нужно ли|можно ли)\b|\bо том\b|\bна вопросы\b|\bв интервью\b|"
+    r"^О\s|"
+    r"\b(?:about|how|why|what)\b|\bо\s)",
     re.IGNORECASE,
 )
 
@@ -147,13 +179,23 @@ def sentences_of(interview: Interview) -> list[Sentence]:
         blocks.append(("answer", turn.number, turn.answer))
     blocks.append(("closing", 0, interview.closing))
     result: list[Sentence] = []
+    paragraph_number = 0
     for section, turn_number, paragraphs in blocks:
         for paragraph in paragraphs:
+            paragraph_number += 1
             for text in split_sentences(paragraph):
                 text = text.strip()
                 if text:
                     sentence = Sentence(
-                        len(result), text, section, turn_number, content_terms(text)
+                        len(result),
+                        text,
+                        section,
+                        turn_number,
+                        content_terms(text),
+                        paragraph=paragraph_number,
+                        info=information(text),
+                        readable=repair(text),
+                        dependent=depends(text),
                     )
                     result.append(sentence)
     return result
@@ -190,27 +232,31 @@ def announces(sentence: Sentence) -> bool:
     )
 
 
-# Openers that continue a list or an argument begun before ("Например: …", "Вторая причина …").
+# Openers that continue a list or an argument begun before ("Вторая причина …"); connectives that
+# can simply be dropped ("Кроме того,", "Например,") are repaired instead (bot.domain.readable).
 _CONTINUES = re.compile(
-    r"^(?:например|добавьте|добавим|вторая|второе|второй|третья|третье|третий|во-первых|"
-    r"во-вторых|в-третьих|кроме того|при этом|зато|тем не менее|отсюда|из этого|ещ[её]|"
-    r"впрочем|плюс)\b",
+    r"^(?:добавьте|добавим|вторая|второе|второй|третья|третье|третий|отсюда|из этого|"
+    r"the second|the third|another)\b",
     re.IGNORECASE,
 )
-_PERSONAL = frozenset({"он", "она", "оно", "они", "его", "ее", "её", "их", "ему", "ей", "им"})
+_PERSONAL = frozenset(
+    {"он", "она", "оно", "они", "его", "ее", "её", "их", "ему", "ей", "им", "he", "she", "they"}
+)
 
 
 def leans_back(sentence: Sentence) -> bool:
-    """Does the sentence need the one before it (or the question) to be understood?
+    """Does the sentence need the one before it (or the question) to be understood, even with
+    its leading connective dropped?
 
-    Anaphoric or list-continuing openers, a personal pronoun among the first words ("Напрямую
-    зерна он пока не касается" — who is "он"?), or an answer that starts with an infinitive, the
-    elliptic reply to a question ("Исходить из того, что…").
+    A pronoun or demonstrative subject ("Это…", "That has…"), a list continued ("Вторая
+    причина…"), a personal pronoun among the first words ("Напрямую зерна он пока не касается" —
+    who is "он"?), or an answer that starts with an infinitive, the elliptic reply to a question
+    ("Исходить из того, что…").
     """
-    text = sentence.text.lstrip('—–-«"( ')
-    if _ANAPHORIC.match(text) or _CONTINUES.match(text):
+    text = (sentence.readable or sentence.text).lstrip('—–-«"“( ')
+    if sentence.dependent or _CONTINUES.match(text):
         return True
-    tokens = re.findall(r"[А-Яа-яЁё]+", text)
+    tokens = re.findall(r"[А-Яа-яЁёA-Za-z]+", text)
     if any(word.lower() in _PERSONAL for word in tokens[:4]):
         return True
     return sentence.section == "answer" and bool(tokens) and _is_infinitive(tokens[0].lower())
@@ -218,19 +264,26 @@ def leans_back(sentence: Sentence) -> bool:
 
 @lru_cache(maxsize=50_000)
 def _is_infinitive(word: str) -> bool:
+    if not any("а" <= ch <= "я" for ch in word):
+        return False
     return "INFN" in morph().parse(word)[0].tag
 
 
 def substance(sentence: Sentence, settings: Method) -> float:
-    """How much a sentence says on its own: thin, anaphoric or announcing ones score below 1."""
+    """How much a sentence says on its own: thin, dependent or announcing ones score below 1."""
     if not settings.priors:
         return 1.0
     factor = min(1.0, len(set(sentence.terms)) / FULL_TERMS)
-    if _ANAPHORIC.match(sentence.text.lstrip('—–-«"( ')):
+    if sentence.dependent:
         factor *= settings.anaphora_penalty
     if announces(sentence):
         factor *= settings.announcement_penalty
     return factor
+
+
+def informative(sentence: Sentence) -> float:
+    """The sentence's facts on a 0–1 scale (about four figures or names fill it)."""
+    return min(1.0, sentence.info / INFO_FULL)
 
 
 # -- vectors and centrality ----------------------------------------------------------------------
@@ -417,17 +470,88 @@ def _best(
 
 
 def opening(
-    sentences: list[Sentence], settings: Method, max_chars: int = MAX_SENTENCE_CHARS
+    sentences: list[Sentence],
+    settings: Method,
+    topic: Vector,
+    vectors: list[Vector],
+    max_chars: int = MAX_SENTENCE_CHARS,
 ) -> list[Sentence]:
-    """The lead's first statement that fits: what happened opens every summary."""
+    """The lead's most informative statement that fits: what happened opens every summary.
+
+    Not merely the first one: "Большое итоговое интервью." is a rubric, not news. A lead
+    sentence is scored by its facts, its words shared with the title and the rest of the lead,
+    and how much it says; announcing the talk ("X рассказал, почему…") halves it; an earlier
+    sentence wins ties."""
     if not settings.priors:
         return []
+    lead = [
+        s
+        for s in sentences
+        if s.section == "lead" and is_candidate(s, max_chars) and not s.dependent
+    ]
+    if not lead:
+        return []
+    if not settings.facts:
+        return lead[:1]
+
+    def value(sentence: Sentence) -> float:
+        score = 0.5 * informative(sentence) + 0.3 * dot(vectors[sentence.index], topic) + 0.2
+        score *= substance(sentence, settings)
+        return score * (1.0 - 0.03 * lead.index(sentence))
+
+    return [max(lead, key=value)]
+
+
+def topic_vector(interview: Interview, sentences: list[Sentence], vectors: list[Vector]) -> Vector:
+    """What the headline and the lead are about: the sum of their sentence vectors, unit length."""
+    topic: Vector = {}
+    title_terms = Counter(content_terms(interview.title))
+    for term, count in title_terms.items():
+        topic[term] = topic.get(term, 0.0) + count
     for sentence in sentences:
-        if sentence.section != "lead":
-            break
-        if is_candidate(sentence, max_chars):
-            return [sentence]
-    return []
+        if sentence.section == "lead":
+            add_scaled(topic, vectors[sentence.index], 1.0)
+    norm = math.sqrt(sum(w * w for w in topic.values())) or 1.0
+    return {t: w / norm for t, w in topic.items()}
+
+
+def attach_dependents(
+    chosen: list[Sentence], sentences: list[Sentence], max_chars: int, max_sentences: int
+) -> list[Sentence]:
+    """A chosen sentence brings the next one of its paragraph when that one depends on it and
+    adds facts ("…50 МВт·ч. Это примерно…"), within the budget; a dependent sentence never
+    stands alone (the pool holds none)."""
+    result = list(chosen)
+    used = sum(len(s.text) + 1 for s in result)
+    taken = {s.index for s in result}
+    for sentence in chosen:
+        following = sentence.index + 1
+        if following >= len(sentences) or following in taken:
+            continue
+        nxt = sentences[following]
+        if (
+            nxt.paragraph == sentence.paragraph
+            and nxt.dependent
+            and nxt.info > 0
+            and not is_question(nxt.text)
+            and len(result) < max_sentences
+            and used + len(nxt.text) + 1 <= max_chars
+        ):
+            result.append(nxt)
+            taken.add(following)
+            used += len(nxt.text) + 1
+    return sorted(result, key=_order)
+
+
+def shown(chosen: list[Sentence], settings: Method) -> tuple[str, ...]:
+    """The chosen sentences as readers see them: repaired, unless the one before is shown too."""
+    out: list[str] = []
+    previous = -2
+    for sentence in chosen:
+        keep = not settings.repair or sentence.index == previous + 1
+        out.append(sentence.text if keep else sentence.readable or sentence.text)
+        previous = sentence.index
+    return tuple(out)
 
 
 # -- gists ---------------------------------------------------------------------------------------
@@ -435,29 +559,101 @@ def opening(
 
 def gist(
     answer: list[Sentence],
-    question_vector: Vector,
+    question: str,
     vectors: list[Vector],
     central: list[float],
     settings: Method,
 ) -> str:
-    """The answer's most central sentence that also answers the question, shortened."""
+    """The answer's sentence that answers its question, readable on its own, shortened.
+
+    A sentence scores by the question's content lemmas it shares, by supplying what the
+    question asks for (``readable.question_kinds``: an amount or number for "сколько", names
+    for "кто", a time for "когда", a reason for "почему"), by its facts and its centrality; one
+    that leans on the sentence before it ("Это…", "Он…") is held back unless nothing else is
+    left. An answer that does not answer gets its most informative sentence."""
     if not answer:
         return ""
     statements = [s for s in answer if not is_question(s.text)] or answer
     if settings.priors:
-        # a gist is read under its question: a sentence that stands alone, else the answer's first
-        # one, which leans only on the question shown above it
-        statements = [s for s in statements if not leans_back(s)] or statements[:1]
+        standing = [s for s in statements if not leans_back(s) and len(set(s.terms)) >= 2]
+        statements = standing or statements[:1]
+    asked = asked_terms(question)
+    kinds = question_kinds(question)
 
     def value(sentence: Sentence) -> float:
-        relevance = 0.6 * central[sentence.index] + 0.4 * dot(
-            vectors[sentence.index], question_vector
+        if not settings.facts:
+            relevance = 0.6 * central[sentence.index]
+            return relevance * substance(sentence, settings)
+        terms = set(sentence.terms)
+        score = (
+            0.65 * answering(sentence, asked, kinds)
+            + 0.20 * informative(sentence)
+            + 0.15 * central[sentence.index]
         )
+        thin = min(1.0, len(terms) / 5)
         fits = 1.0 if len(sentence.text) <= GIST_MAX_CHARS * 1.5 else 0.85
-        return relevance * substance(sentence, settings) * fits
+        return score * thin * fits * (0.7 if sentence.dependent else 1.0)
 
     best = max(statements, key=value)
-    return shorten(best.text, GIST_MAX_CHARS, at_clause=True)
+    text = best.readable if settings.repair and best.readable else best.text
+    return shorten(text, GIST_MAX_CHARS, at_clause=True)
+
+
+def asked_terms(question: str) -> frozenset[str]:
+    """The question's content lemmas, interrogatives left out."""
+    return frozenset(content_terms(question)) - _QUESTION_TERMS
+
+
+def answering(sentence: Sentence, asked: frozenset[str], kinds: Sequence[Kind]) -> float:
+    """How well a sentence answers a question, 0–1: the question's content lemmas it shares
+    (35 of 65) and what it supplies of the kind asked for (30 of 65)."""
+    overlap = len(asked & set(sentence.terms)) / len(asked) if asked else 0.0
+    kind = max(answers_kind(k, sentence.text) for k in kinds)
+    return (0.35 * overlap + 0.30 * kind) / 0.65
+
+
+# Words every question has and no answer needs ("сколько", "почему", "вы", "what").
+_QUESTION_TERMS = frozenset(
+    {
+        "сколько",
+        "почему",
+        "зачем",
+        "кто",
+        "что",
+        "чем",
+        "какой",
+        "ли",
+        "насколько",
+        "вопрос",
+        "how",
+        "what",
+        "why",
+        "who",
+        "when",
+        "where",
+        "much",
+        "mani",
+        "whi",
+    }
+)
+
+
+def attributable(turns: Sequence[Turn]) -> tuple[Turn, ...]:
+    """The turns with each answer paragraph followed by its sentences as a summary shows them
+    (repaired), so that a view looking a summary sentence up in the answers still finds it —
+    and in the paragraph whose speaker said it."""
+    out = []
+    for turn in turns:
+        paragraphs = []
+        for paragraph in turn.answer:
+            repaired = [
+                fixed
+                for sentence in split_sentences(paragraph)
+                if (fixed := repair(sentence)) != sentence.strip()
+            ]
+            paragraphs.append("\n".join([paragraph, *repaired]))
+        out.append(replace(turn, answer=tuple(paragraphs)))
+    return tuple(out)
 
 
 # -- the summary ---------------------------------------------------------------------------------
@@ -468,6 +664,7 @@ def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summar
     sentences = sentences_of(interview)
     vectors = tfidf_vectors(sentences)
     central = centrality(vectors, settings)
+    topic = topic_vector(interview, sentences, vectors)
     pool = [s for s in sentences if is_candidate(s)]
     if len(pool) < SUMMARY_MIN_SENTENCES:  # a tiny piece: thin statements are all there is
         pool = [s for s in sentences if is_candidate(s, min_terms=1)]
@@ -475,37 +672,72 @@ def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summar
         standalone = [s for s in pool if not leans_back(s)]
         if len(standalone) >= SUMMARY_MIN_SENTENCES:
             pool = standalone
-    relevance = {s.index: central[s.index] * substance(s, settings) for s in pool}
+    title = {t: 1.0 for t in content_terms(interview.title)}
+    title_norm = math.sqrt(len(title)) or 1.0
+
+    def pointed(sentence: Sentence) -> float:
+        """How much the headline and the lead point to the sentence (a lead sentence is part of
+        the lead, so only the headline counts for it)."""
+        if sentence.section == "lead":
+            return dot(vectors[sentence.index], title) / title_norm
+        return dot(vectors[sentence.index], topic)
+
+    questions = {turn.number: turn.question_text for turn in interview.turns}
+    asks = {n: (asked_terms(q), question_kinds(q)) for n, q in questions.items()}
+
+    def answers_its_question(sentence: Sentence) -> float:
+        if sentence.section != "answer" or sentence.turn not in asks:
+            return 0.0
+        return answering(sentence, *asks[sentence.turn])
+
+    if settings.facts:
+        relevance = {
+            s.index: (
+                settings.centrality_weight * central[s.index]
+                + settings.topic_weight * pointed(s)
+                + settings.facts_weight * informative(s)
+                + settings.answer_weight * answers_its_question(s)
+            )
+            * substance(s, settings)
+            * (1.0 - settings.factless_penalty * (s.info == 0))
+            for s in pool
+        }
+    else:
+        relevance = {s.index: central[s.index] * substance(s, settings) for s in pool}
     if len(pool) > MAX_POOL:  # MMR compares candidates pairwise: keep the most relevant ones
         pool = sorted(sorted(pool, key=lambda s: -relevance[s.index])[:MAX_POOL], key=_order)
 
     size = target_sentences(len(pool))
     budget = Budget(size, SUMMARY_MAX_CHARS, per_turn=1, max_lead=size // 2)
-    text = select(pool, relevance, vectors, budget, settings, opening(sentences, settings))
+    first = opening(sentences, settings, topic, vectors)
+    text = select(pool, relevance, vectors, budget, settings, first)
+    if settings.repair:
+        text = attach_dependents(text, sentences, SUMMARY_MAX_CHARS, SUMMARY_MAX_SENTENCES)
 
+    # the short one is the news to forward: the opening and the answer's weightiest fact
     short_budget = Budget(2, SHORT_MAX_CHARS, per_turn=1, max_lead=1)
-    short_lead = opening(sentences, settings, SHORT_MAX_CHARS - 100)
-    short = select(pool, relevance, vectors, short_budget, settings, short_lead)
+    short_lead = opening(sentences, settings, topic, vectors, SHORT_MAX_CHARS - 100)
+    short_relevance = (
+        {i: r * (0.5 + informative(sentences[i])) for i, r in relevance.items()}
+        if settings.facts
+        else relevance
+    )
+    short = select(pool, short_relevance, vectors, short_budget, settings, short_lead)
 
     long_budget = Budget(LONG_MAX_SENTENCES, LONG_MAX_CHARS, per_turn=1, max_lead=3)
     long = select(pool, relevance, vectors, long_budget, settings, text)
 
     by_turn: dict[int, list[Sentence]] = {}
-    questions: dict[int, Vector] = {}
     for sentence in sentences:
         if sentence.section == "answer":
             by_turn.setdefault(sentence.turn, []).append(sentence)
-        elif sentence.section == "question":
-            add_scaled(questions.setdefault(sentence.turn, {}), vectors[sentence.index], 1.0)
     gists = tuple(
-        gist(
-            by_turn.get(turn.number, []), questions.get(turn.number, {}), vectors, central, settings
-        )
+        gist(by_turn.get(turn.number, []), turn.question_text, vectors, central, settings)
         for turn in interview.turns
     )
     return Summary(
-        text=tuple(s.text for s in text),
-        short=tuple(s.text for s in short),
-        long=tuple(s.text for s in long),
+        text=shown(text, settings),
+        short=shown(short, settings),
+        long=shown(long, settings),
         gists=gists,
     )

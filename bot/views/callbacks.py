@@ -59,6 +59,15 @@ class DraftAction(CallbackData, prefix="draft"):
     publish: bool
 
 
+class RequestAction(CallbackData, prefix="rq"):
+    """Confirm (``confirm``) or cancel an editor's held request (withdraw, restore, purge,
+    correct), held server-side under ``request``."""
+
+    request: str
+    confirm: bool
+    notify: bool = False  # a correction: also send readers a short notice
+
+
 class FollowSpeaker(CallbackData, prefix="fs"):
     """Follow speaker number ``i`` (in order of first answer) of a piece."""
 

@@ -66,10 +66,15 @@ def finding_text(finding: Finding) -> str:
 
 
 def preview(
-    prepared: Prepared, file_name: str, subscribers: int, draft_id: str
+    prepared: Prepared,
+    file_name: str,
+    subscribers: int,
+    draft_id: str,
+    scheduled: str | None = None,
 ) -> tuple[str, str, InlineKeyboardMarkup]:
     """The editor's preview: a summary of the draft, then the notification exactly as readers
-    will see it, under which the Publish/Cancel buttons sit."""
+    will see it, under which the Publish/Cancel buttons sit. ``scheduled``: when it goes out
+    (the newsroom's local time, shown as given)."""
     interview = prepared.interview
     findings = review(interview)
     speakers = [
@@ -95,6 +100,7 @@ def preview(
         lines += [f"• {escape(finding_text(finding))}" for finding in findings]
     lines += [
         _("Subscribers who will get it: {count}").format(count=subscribers),
+        *([_("Scheduled for {when}").format(when=escape(scheduled))] if scheduled else []),
         "",
         _(
             "The notification as readers will see it is below; under it they get the "
@@ -111,6 +117,8 @@ def preview(
     )
     if any(f.concern.blocking for f in findings):  # publishing anyway is an explicit decision
         publish_label = _("⚠ Publish anyway")
+    elif scheduled:
+        publish_label = _("🕘 Schedule")
     elif subscribers:
         publish_label = _("✅ Publish and send to {count}").format(count=subscribers)
     else:
@@ -314,6 +322,13 @@ def already_published_text(piece_id: int, title: str) -> str:
 
 def published_alert(piece_id: int) -> str:
     return _("Published as piece {id}.").format(id=piece_id)
+
+
+def scheduled_text(piece_id: int, when: str) -> str:
+    return _(
+        "Scheduled as piece {id} for {when}: invisible to readers until then. "
+        "/release {id} publishes it now, /cancel {id} drops it."
+    ).format(id=piece_id, when=escape(when))
 
 
 def draft_gone_text() -> str:

@@ -11,9 +11,11 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.follows import matching_paragraph
 from bot.domain.language import shorten
 from bot.domain.models import Piece, Turn
+from bot.domain.summarizer import attributable
 from bot.views.callbacks import AnswerView, PieceView, Setting, SettingChoice, View, Where
 from bot.views.follow_buttons import because_text, follow_speaker_buttons
 from bot.views.keyboards import button, markup
+from bot.views.newsroom import corrected_mark
 from bot.views.render import Block, render
 from bot.views.subscription import with_subscription_button
 from bot.views.summary import summary_blocks
@@ -29,15 +31,19 @@ def notification_text(
     when: datetime,
     sentences: Sequence[str],
     turns: Sequence[Turn] = (),
+    corrected: datetime | None = None,
     *,
     follow: str | None = None,
     turn: Turn | None = None,
 ) -> str:
     """One message: the title, the byline and the summary, the expert's words attributed as in
-    /summary; whole sentences, as many as fit a notification. A piece sent because of a
-    follow says so first and shows the matching answer before the summary."""
+    /summary; whole sentences, as many as fit a notification. A corrected piece says so; a
+    piece sent because of a follow says so first and shows the matching answer before the
+    summary."""
     byline = " · ".join(part for part in (speaker, when.strftime("%d.%m.%Y")) if part)
     blocks = [Block("🆕 " + title, "b"), Block(byline, "i", gap=False)]
+    if corrected is not None:
+        blocks.append(Block(corrected_mark(corrected), "i", gap=False))
     budget = NOTIFICATION_SUMMARY_CHARS
     if follow is not None:
         blocks.insert(0, Block("🔎 " + because_text(follow), "i"))
@@ -55,7 +61,8 @@ def notification_text(
         if kept and sum(map(len, kept)) + len(sentence) > budget:
             break
         kept.append(shorten(sentence, budget))
-    blocks += summary_blocks(kept, turns, speaker)
+    # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
+    blocks += summary_blocks(kept, attributable(turns), speaker)
     return render(blocks)[0]
 
 
@@ -75,6 +82,7 @@ def notification(
         piece.published_at,
         notification_sentences(piece.summary.text, piece.lead),
         piece.turns,
+        corrected=piece.corrected_at,
         follow=follow,
         turn=matched,
     )

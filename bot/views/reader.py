@@ -13,9 +13,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
 from bot.domain.models import Piece, PieceInfo, Turn
+from bot.domain.summarizer import attributable
 from bot.views.callbacks import AnswerView, ArchivePage, ChoosePiece, PieceView, View, Where
 from bot.views.follow_buttons import follow_speaker_buttons
 from bot.views.keyboards import button, markup
+from bot.views.newsroom import corrected_mark
 from bot.views.render import Block, escape, render
 from bot.views.subscription import subscription_status_text, with_subscription_button
 from bot.views.summary import summary_blocks
@@ -52,6 +54,7 @@ def start_screen(first_name: str, piece: Piece | None, subscribed: bool | None =
         _("/answer N — answer number N"),
         _("/pieces — all published pieces"),
         _("/search WORDS — find quotes"),
+        _("/ask QUESTION — ask in your own words, or just send a question"),
         _("/follow WORDS — get pieces about a person or a topic"),
         _("/help — how to use the bot"),
     ]
@@ -80,6 +83,10 @@ def help_screen(bot_username: str) -> Screen:
             _("/answer N — answer number N, e.g. /answer 3"),
             _("/pieces — the archive, newest first; choose a piece to read it"),
             _("/search WORDS — quotes that contain the words (any word form)"),
+            _(
+                "/ask QUESTION — the answer to a question in your own words, across all pieces "
+                "(or just send the question)"
+            ),
             "",
             _("<b>What comes to you</b>"),
             _("/subscribe — every new piece; /unsubscribe to stop"),
@@ -125,7 +132,9 @@ def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
     }.get(view, summary.text) or summary.text
     if not sentences:
         sentences = piece.lead
-    blocks = [*_header(piece), *summary_blocks(sentences, piece.turns, piece.speaker)]
+    # summary sentences may be repaired ("Поэтому…" dropped): look them up in that form too
+    turns = attributable(piece.turns)
+    blocks = [*_header(piece), *summary_blocks(sentences, turns, piece.speaker)]
     variants = [
         button(label, PieceView(piece=piece.id, view=target))
         for label, target, available in (
@@ -177,7 +186,7 @@ def questions_screen(piece: Piece, page: int = 0) -> Screen:
             [
                 button(
                     shorten(f"{turn.number}. {turn.question_text}", BUTTON_CHARS),
-                    AnswerView(piece=piece.id, n=turn.number),
+                    AnswerView(piece=piece.id, n=piece.link(turn.number)),
                 )
             ]
             for turn in turns
@@ -204,13 +213,16 @@ def answer_screen(piece: Piece, number: int) -> Screen | None:
         *(Block(p, "b", gap=i == 0) for i, p in enumerate(turn.question)),
         *_answer_blocks(piece.speaker, turn),
     ]
+    corrected = piece.corrected(number)
+    if corrected is not None:
+        blocks.append(Block(corrected_mark(corrected), "i"))
     if number == len(piece.turns):  # the newsroom's closing follows the last answer, set apart
         blocks += [Block(paragraph, "i") for paragraph in piece.closing]
     nav = []
     if number > 1:
-        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=number - 1)))
+        nav.append(button(f"◀ {number - 1}", AnswerView(piece=piece.id, n=piece.link(number - 1))))
     if number < total:
-        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=number + 1)))
+        nav.append(button(f"{number + 1} ▶", AnswerView(piece=piece.id, n=piece.link(number + 1))))
     page = (number - 1) // QUESTIONS_PER_PAGE
     names = [segment.speaker or piece.speaker or "" for segment in turn.segments]
     keyboard = markup(

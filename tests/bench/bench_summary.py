@@ -3,7 +3,13 @@
 Run: ``.venv/bin/python -m tests.bench.bench_summary`` (``--ablation`` adds a table of the
 method's parts switched off one at a time).
 
-Reads ``tests/data/interviews/*.txt`` and the reference ``tests/data/summaries/<same name>``.
+Two sets: the tuning set ``tests/data/interviews/*.txt`` with references in
+``tests/data/summaries/<same name>`` (the method was tuned on these), and the held-out set
+``tests/data/heldout/*.txt`` with ``<name>.summary.txt`` references and ``<name>.gists.json``
+expectations, written before the summarizer ever ran on them (issue 13). Besides ROUGE: "facts
+kept" (the share of the reference's figures and names found in the summary), "mid-thought" (summary
+sentences that open on a connective or a pronoun pointing at a sentence not shown before them) and
+"gists answering" (the gist holds what its question asks for, per ``*.gists.json``).
 ROUGE-1/2/L F1 are computed on pymorphy3 lemmas of every word (so "партнера"/"партнер" match);
 ROUGE-L on the longest common subsequence of the whole summary against the whole reference.
 
@@ -16,8 +22,10 @@ sentences as our summary has.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -27,6 +35,7 @@ from pathlib import Path
 from bot.domain.language import lemma, lemma_candidates, morph, words
 from bot.domain.models import Interview, Turn
 from bot.domain.parsing import parse_interview
+from bot.domain.readable import connective, depends
 from bot.domain.summarizer import (
     Method,
     content_lemma,
@@ -144,13 +153,76 @@ class Case:
     reference: list[str]
 
 
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def cases() -> list[Case]:
+    """The tuning set."""
     result = []
     for path in sorted((DATA / "interviews").glob("*.txt")):
-        reference = (DATA / "summaries" / path.name).read_text(encoding="utf-8")
-        lines = [line.strip() for line in reference.splitlines() if line.strip()]
-        result.append(Case(path.stem, parse_interview(path.read_text(encoding="utf-8")), lines))
+        reference = _lines(DATA / "summaries" / path.name)
+        result.append(Case(path.stem, parse_interview(path.read_text(encoding="utf-8")), reference))
     return result
+
+
+def heldout_cases() -> list[Case]:
+    """Pieces nobody tuned for, references written before the summarizer ran on them."""
+    result = []
+    for path in sorted((DATA / "heldout").glob("*.txt")):
+        if path.name.endswith(".summary.txt"):
+            continue
+        reference = _lines(path.with_name(path.stem + ".summary.txt"))
+        result.append(Case(path.stem, parse_interview(path.read_text(encoding="utf-8")), reference))
+    return result
+
+
+# -- facts and readability -------------------------------------------------------------------------
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
+_NAME = re.compile(r"(?<=[\s(«“\"])[A-ZА-ЯЁ][\w-]+")
+
+
+def key_facts(text: str) -> set[str]:
+    """Figures and capitalised names (lemmatised) of a text: what a reader checks first."""
+    found = {m.group().replace(",", ".") for m in _FIGURE.finditer(text)}
+    found |= {lemma(m.group()) for m in _NAME.finditer(text)}
+    return found
+
+
+def facts_kept(summary: Sequence[str], reference: Sequence[str]) -> float:
+    wanted = key_facts(" ".join(reference))
+    if not wanted:
+        return 1.0
+    return len(wanted & key_facts(" ".join(summary))) / len(wanted)
+
+
+def mid_thought(summary: Sequence[str], interview: Interview) -> int:
+    """Summary sentences that open on a connective or lean on a sentence not shown before them."""
+    order = [s.text for s in sentences_of(interview)]
+    count = 0
+    for i, sentence in enumerate(summary):
+        previous_shown = i > 0 and sentence in order and order.index(sentence) > 0
+        follows = previous_shown and order[order.index(sentence) - 1] == summary[i - 1]
+        if not follows and (connective(sentence) or depends(sentence)):
+            count += 1
+    return count
+
+
+def gists_answering(interview: Interview, path: Path) -> tuple[int, int, list[str]]:
+    """Gists holding what their question asks for, per the ``.gists.json`` expectations."""
+    expected = json.loads(path.read_text(encoding="utf-8"))["turns"]
+    gists = summarize(interview).gists
+    good, misses = 0, []
+    for number, (gist, want) in enumerate(zip(gists, expected, strict=True), start=1):
+        low = gist.lower()
+        ok = any(a.lower() in low for a in want["any"]) and not any(
+            n.lower() in low for n in want["not"]
+        )
+        good += ok
+        if not ok:
+            misses.append(f"{number}: {gist}")
+    return good, len(expected), misses
 
 
 def synthetic(case_list: Sequence[Case], target_words: int = SYNTHETIC_WORDS) -> Interview:
@@ -231,6 +303,28 @@ def table(case_list: Sequence[Case], systems: dict[str, System], per_piece: bool
     return "\n".join(lines)
 
 
+def reading_table(case_list: Sequence[Case], systems: dict[str, System]) -> str:
+    """Facts kept and sentences starting mid-thought, per system (totals over the pieces)."""
+    lines = [
+        "| system | facts kept | mid-thought sentences | beats Lead-3 R1 |",
+        "|---|---|---|---|",
+    ]
+    for name, system in systems.items():
+        kept: list[float] = []
+        mid = wins = 0
+        for case in case_list:
+            k = len(summarize(case.interview).text)
+            produced = system(case.interview, k)
+            kept.append(facts_kept(produced, case.reference))
+            mid += mid_thought(produced, case.interview)
+            ours_r1 = Scores.of(produced, case.reference).r1
+            wins += ours_r1 > Scores.of(lead3(case.interview, k), case.reference).r1
+        lines.append(
+            f"| {name} | {sum(kept) / len(kept):.0%} | {mid} | {wins} of {len(case_list)} |"
+        )
+    return "\n".join(lines)
+
+
 def structure(case_list: Sequence[Case], systems: dict[str, System]) -> str:
     """What the summaries are made of: questions, answers, thin or leaning sentences."""
     lines = [
@@ -282,8 +376,30 @@ def main() -> None:
         summarize(case.interview)
 
     systems: dict[str, System] = {"ours": ours(Method()), "Lead-3": lead3, "TextRank": textrank}
-    print(f"ROUGE F1 on lemmas, {len(case_list)} interviews (pymorphy3 load {load_ms:.0f} ms)\n")
+    held = heldout_cases()
+    for case in held:
+        summarize(case.interview)
+    print(f"Held-out: ROUGE F1 on lemmas, {len(held)} pieces nobody tuned for\n")
+    print(table(held, systems, per_piece=True))
+    print()
+    print(reading_table(held, systems))
+    print("\nGists answering their question (held-out expectations)\n")
+    total_good = total = 0
+    for case in held:
+        good, count, misses = gists_answering(
+            case.interview, DATA / "heldout" / f"{case.name}.gists.json"
+        )
+        total_good += good
+        total += count
+        print(f"- {case.name}: {good}/{count}" + "".join(f"\n    miss {m}" for m in misses))
+    print(f"- all: {total_good}/{total}")
+    print(
+        f"\nTuning set: ROUGE F1 on lemmas, {len(case_list)} interviews "
+        f"(pymorphy3 load {load_ms:.0f} ms)\n"
+    )
     print(table(case_list, systems, per_piece=True))
+    print()
+    print(reading_table(case_list, systems))
     print("\nWhat the summaries are made of (totals over the pieces, per piece where averaged)\n")
     print(structure(case_list, systems))
 

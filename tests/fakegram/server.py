@@ -91,9 +91,16 @@ class BotAPIEmulator(
     ``block``/``fail_next``/``delay``/``flood_limits``.
     """
 
-    def __init__(self, token: str = "123456:TEST-token", *, username: str = "interview_test_bot"):
+    def __init__(
+        self,
+        token: str = "123456:TEST-token",
+        *,
+        username: str = "interview_test_bot",
+        port: int = 0,
+    ):
         super().__init__(token, username=username)
         self._runner: web.AppRunner | None = None
+        self._port = port
 
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
@@ -111,6 +118,8 @@ class BotAPIEmulator(
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
+            "getchat": self._get_chat,
+            "getchatmember": self._get_chat_member,
             "answercallbackquery": self._answer_callback_query,
             "answerinlinequery": self._answer_inline_query,
             "setmycommands": self._set_my_commands,
@@ -127,12 +136,12 @@ class BotAPIEmulator(
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Serve on 127.0.0.1 with an ephemeral port; sets ``base_url``."""
+        """Serve on 127.0.0.1 (an ephemeral port unless one was given); sets ``base_url``."""
         self._runner = web.AppRunner(
             self.app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self._port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"

@@ -57,6 +57,7 @@ class SentMessage:
     caption: str | None = None
     date: int = 0
     method: str = "sendMessage"
+    thread_id: int | None = None  # the forum topic it was posted in
 
     def buttons(self) -> list[dict[str, Any]]:
         """Inline keyboard buttons, flattened row by row."""
@@ -94,6 +95,13 @@ class Chat:
     next_message_id: int = 1
     # every message in the chat (user's and bot's) as Telegram Message dicts
     raw: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # a channel or group (``add_channel``/``add_group``): its kind, @username, the bot's
+    # status there and right to post, and its forum topics
+    kind: str = "private"
+    username: str | None = None
+    bot_status: str = "member"
+    can_post: bool = True
+    topics: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -164,7 +172,14 @@ class EmulatorState:
 
     def _chat_dict(self, chat_id: int) -> dict[str, Any]:
         chat = self._chats[chat_id]
-        return {"id": chat_id, "first_name": chat.first_name, "type": "private"}
+        if chat.kind == "private":
+            return {"id": chat_id, "first_name": chat.first_name, "type": "private"}
+        info: dict[str, Any] = {"id": chat_id, "title": chat.first_name, "type": chat.kind}
+        if chat.username:
+            info["username"] = chat.username
+        if chat.topics:
+            info["is_forum"] = True
+        return info
 
     def add_chat(self, user_id: int, language_code: str = "ru") -> None:
         """Register a private chat (chat id == user id) whose user has started the bot."""
@@ -231,6 +246,9 @@ class EmulatorState:
         chat_id = params.get("chat_id")
         if chat_id is None or chat_id == "":
             raise bad("chat_id is empty")
+        if isinstance(chat_id, str) and chat_id.startswith("@"):
+            found = [c for c in self._chats.values() if c.username == chat_id[1:]]
+            chat_id = found[0].user_id if found else None
         if not isinstance(chat_id, int) or chat_id not in self._chats:
             raise bad("chat not found")
         if chat_id in self._deactivated:
@@ -246,6 +264,12 @@ class EmulatorState:
             "chat": self._chat_dict(sent.chat_id),
             "date": sent.date,
         }
+        if self._chats[sent.chat_id].kind == "channel":  # a channel post has no sender user
+            del message["from"]
+            message["sender_chat"] = message["chat"]
+        if sent.thread_id is not None:
+            message["message_thread_id"] = sent.thread_id
+            message["is_topic_message"] = True
         if sent.edited:
             message["edit_date"] = int(time.time())
         if sent.document is not None:
