@@ -95,17 +95,8 @@ async def publish(
     if known is not None and known.preview_message is not None:
         logger.info("Ignoring a repeated /publish update (%s, draft %s)", key, known.id)
         return
-    if document.file_size and document.file_size > MAX_SOURCE_BYTES:
-        await message.answer(file_too_large_text())
-        return
-    try:
-        downloaded = await bot.download(document)
-        data = downloaded.read() if downloaded is not None else None
-    except (TelegramAPIError, ClientError, OSError) as error:
-        logger.warning("Could not download %s: %s", document.file_id, error)
-        data = None
+    data = await download_source(bot, message, document)
     if data is None:
-        await message.answer(download_failed_text())
         return
     try:
         prepared = await asyncio.to_thread(prepare, data, name=document.file_name)
@@ -249,6 +240,23 @@ async def refuse(message: Message) -> None:
 
 async def refuse_button(callback: CallbackQuery) -> None:
     await callback.answer(not_an_editor_text(), show_alert=True)
+
+
+async def download_source(bot: Bot, message: Message, document: Document) -> bytes | None:
+    """The uploaded file's bytes, or ``None`` after telling the editor it is too large or could
+    not be downloaded (for /publish and /correct)."""
+    if document.file_size and document.file_size > MAX_SOURCE_BYTES:
+        await message.answer(file_too_large_text())
+        return None
+    try:
+        downloaded = await bot.download(document)
+        data = downloaded.read() if downloaded is not None else None
+    except (TelegramAPIError, ClientError, OSError) as error:
+        logger.warning("Could not download %s: %s", document.file_id, error)
+        data = None
+    if data is None:
+        await message.answer(download_failed_text())
+    return data
 
 
 def create_router() -> Router:

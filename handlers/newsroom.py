@@ -13,18 +13,17 @@ import logging
 import re
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
-from aiohttp import ClientError
 
 from bot import newsroom
 from bot.broadcast import Broadcaster
 from bot.config import Settings
 from bot.domain.lifecycle import EditorAction, EditorRequest, EditRefused, Refusal
-from bot.domain.parsing import MAX_SOURCE_BYTES, ParseError
+from bot.domain.parsing import ParseError
 from bot.views.callbacks import RequestAction
-from bot.views.editor import download_failed_text, file_too_large_text, parse_error_text
+from bot.views.editor import parse_error_text
 from bot.views.newsroom_editor import (
     confirm_screen,
     correction_screen,
@@ -35,7 +34,7 @@ from bot.views.newsroom_editor import (
     scheduled_list_text,
     usage_text,
 )
-from handlers.admin import IsEditor, is_editor
+from handlers.admin import IsEditor, download_source, is_editor
 from handlers.screens import editable
 from storage import Repository
 from storage.editing import Change
@@ -87,17 +86,8 @@ async def correct(message: Message, command: CommandObject, bot: Bot, repo: Repo
     if args is None or document is None:
         await message.answer(usage_text(EditorAction.CORRECT))
         return
-    if document.file_size and document.file_size > MAX_SOURCE_BYTES:
-        await message.answer(file_too_large_text())
-        return
-    try:
-        downloaded = await bot.download(document)
-        data = downloaded.read() if downloaded is not None else None
-    except (TelegramAPIError, ClientError, OSError) as error:
-        logger.warning("Could not download %s: %s", document.file_id, error)
-        data = None
+    data = await download_source(bot, message, document)
     if data is None:
-        await message.answer(download_failed_text())
         return
     try:
         correction = await newsroom.prepare_correction(
