@@ -34,6 +34,7 @@ from bot.domain.follows import (
 from bot.domain.models import Turn
 from bot.domain.outbox import Claim
 from storage.connection import Database, clock, fetchall, fetchone
+from storage.pieces import MAX_ROWID
 
 # CROSS JOIN keeps SQLite's loop over the piece's keys (a few thousand), each a range of the
 # key index; the planner would otherwise scan the whole index.
@@ -252,6 +253,8 @@ class Follows(Database):
 
     async def remove_follow(self, chat_id: int, follow_id: int) -> Follow | None:
         """Stop following (only the reader's own follows); the removed follow, if any."""
+        if not 0 < follow_id <= MAX_ROWID:  # ids from buttons are untrusted
+            return None
         async with self.transaction() as conn:
             row = await fetchone(
                 conn,
