@@ -4,11 +4,9 @@ words", remove, the settings choices). Thin: parsing is ``bot.domain.follows``, 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -43,10 +41,8 @@ from bot.views.follows import (
     unfollowed_text,
 )
 from bot.views.reader import missing_piece_text, stale_button_text
-from handlers.screens import chat_of, editable
+from handlers.screens import chat_of, editable, redraw
 from storage import Repository
-
-logger = logging.getLogger(__name__)
 
 
 async def follow(message: Message, command: CommandObject, repo: Repository, i18n: I18n) -> None:
@@ -109,16 +105,13 @@ async def on_unfollow(
 ) -> None:
     chat_id = chat_of(callback)
     removed = await repo.remove_follow(chat_id, callback_data.id)
-    await callback.answer(unfollowed_alert(removed))
     message = editable(callback)
     screen = following_screen(await repo.follows_of(chat_id))
     if message is None:
         await bot.send_message(chat_id, screen.messages[0], reply_markup=screen.keyboard)
-        return
-    try:
-        await message.edit_text(screen.messages[0], reply_markup=screen.keyboard)
-    except TelegramBadRequest as error:
-        logger.info("Could not redraw /following: %s", error.message)
+    else:
+        await redraw(message, screen.messages[0], screen.keyboard)
+    await callback.answer(unfollowed_alert(removed))  # once the screen shows it
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -171,15 +164,11 @@ async def on_setting(
         await callback.answer(stale_button_text(), show_alert=True)
         return
     await repo.save_reader_settings(chat_id, locale, chosen)
-    await callback.answer(settings_saved_alert())
     message = editable(callback)
-    if message is None:
-        return
-    screen = settings_screen(chosen, await repo.is_subscribed(chat_id))
-    try:
-        await message.edit_text(screen.messages[0], reply_markup=screen.keyboard)
-    except TelegramBadRequest as error:  # pressed twice: "message is not modified"
-        logger.info("Could not redraw /settings: %s", error.message)
+    if message is not None:
+        screen = settings_screen(chosen, await repo.is_subscribed(chat_id))
+        await redraw(message, screen.messages[0], screen.keyboard)
+    await callback.answer(settings_saved_alert())  # once the screen shows it
 
 
 def create_router() -> Router:

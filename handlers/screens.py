@@ -6,11 +6,13 @@ messages): ``chat_of`` and ``editable`` are the one place that decides what to d
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.domain.models import Piece, PieceStatus
 from bot.views.newsroom import withdrawn_text
@@ -18,6 +20,8 @@ from bot.views.reader import Screen, missing_piece_text
 from storage import Repository
 
 logger = logging.getLogger(__name__)
+
+_TAG = re.compile(r"<[^>]+>")
 
 
 def chat_of(callback: CallbackQuery) -> int:
@@ -53,15 +57,35 @@ async def send_screen(bot: Bot, chat_id: int, screen: Screen) -> None:
         await bot.send_message(chat_id, text, reply_markup=screen.keyboard if i == last else None)
 
 
+def shows(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message already reads ``text`` (our HTML) under ``keyboard``: Telegram
+    refuses an edit that changes nothing, so a button pressed twice must not send one."""
+    plain = html.unescape(_TAG.sub("", text)).strip()
+    return (message.text or "").strip() == plain and message.reply_markup == keyboard
+
+
+async def redraw(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> bool:
+    """Edit the message to ``text`` under ``keyboard`` unless it already shows them; False if
+    Telegram refused the edit (too old, deleted)."""
+    if shows(message, text, keyboard):
+        return True
+    try:
+        await message.edit_text(text, reply_markup=keyboard)
+    except TelegramBadRequest as error:
+        if "message is not modified" in error.message:
+            return True
+        logger.info("Could not edit message %s: %s", message.message_id, error.message)
+        return False
+    return True
+
+
 async def show_screen(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
     """Edit the pressed message when the screen fits one message; otherwise send it anew."""
     message = editable(callback)
-    if message is not None and len(screen.messages) == 1:
-        try:
-            await message.edit_text(screen.messages[0], reply_markup=screen.keyboard)
-            return
-        except TelegramBadRequest as error:
-            if "message is not modified" in error.message:
-                return
-            logger.info("Could not edit message %s, sending anew: %s", message.message_id, error)
+    if (
+        message is not None
+        and len(screen.messages) == 1
+        and await redraw(message, screen.messages[0], screen.keyboard)
+    ):
+        return
     await send_screen(bot, chat_of(callback), screen)

@@ -18,7 +18,7 @@ from bot.views.subscription import (
     unsubscribe_reply,
     with_subscription_button,
 )
-from handlers.screens import chat_of, editable
+from handlers.screens import chat_of, editable, redraw
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -45,26 +45,30 @@ async def on_toggle(
     else:
         await repo.unsubscribe(chat_id)
     subscribed = callback_data.on
-    await callback.answer(toggled_alert(subscribed))
     message = editable(callback)
-    if message is None:
-        return
-    try:
-        if callback_data.where is Where.START:
-            piece_id = await repo.current_piece_id(chat_id)
-            piece = await repo.get_piece(piece_id) if piece_id else None
-            screen = start_screen(callback.from_user.first_name, piece, subscribed=subscribed)
-            await message.edit_text(screen.messages[0], reply_markup=screen.keyboard)
-        elif callback_data.where is Where.REPLY:
-            text, keyboard = (subscribe_reply if subscribed else unsubscribe_reply)(True)
-            await message.edit_text(text, reply_markup=keyboard)
-        else:
-            keyboard = with_subscription_button(
-                message.reply_markup, subscribed, Where.NOTIFICATION
-            )
+    if message is not None:
+        await _redraw_toggle(message, callback_data.where, callback, repo, subscribed)
+    await callback.answer(toggled_alert(subscribed))  # once the screen shows it
+
+
+async def _redraw_toggle(
+    message: Message, where: Where, callback: CallbackQuery, repo: Repository, subscribed: bool
+) -> None:
+    if where is Where.START:
+        piece_id = await repo.current_piece_id(message.chat.id)
+        piece = await repo.get_piece(piece_id) if piece_id else None
+        screen = start_screen(callback.from_user.first_name, piece, subscribed=subscribed)
+        await redraw(message, screen.messages[0], screen.keyboard)
+    elif where is Where.REPLY:
+        await redraw(message, *(subscribe_reply if subscribed else unsubscribe_reply)(True))
+    else:
+        keyboard = with_subscription_button(message.reply_markup, subscribed, Where.NOTIFICATION)
+        if message.reply_markup == keyboard:
+            return
+        try:
             await message.edit_reply_markup(reply_markup=keyboard)
-    except TelegramBadRequest as error:  # pressed twice, or the message is too old to edit
-        logger.info("Could not redraw the subscription button: %s", error.message)
+        except TelegramBadRequest as error:  # the message is too old to edit
+            logger.info("Could not redraw the subscription button: %s", error.message)
 
 
 async def bot_blocked(event: ChatMemberUpdated, repo: Repository) -> None:

@@ -15,19 +15,23 @@ class RateLimiter:
     """Evenly spaced sending slots, ``rate`` per second, shared by all workers; ``pause`` holds
     every sender until the pause is over (a 429's retry_after).
 
-    Slots are reserved ahead, so late wake-ups do not accumulate into a lower rate; and because
-    senders that woke late after an event-loop stall would then go out together, a sliding
-    window also keeps any one second to at most ``rate`` sends.
+    Slots are reserved ahead, so late wake-ups do not accumulate into a lower rate. The server
+    counts a request when it arrives, somewhere between our ``acquire`` and the answer (an
+    event-loop stall can hold written requests and release them together), so the sliding
+    window counts each request from ``acquire`` until one second after its ``release``: then no
+    second, as the server sees it, carries more than ``rate`` requests.
     """
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
+        self.limit = max(1, math.floor(rate))
         self._next = 0.0
         self._paused_until = 0.0
-        self._window: deque[float] = deque(maxlen=max(1, math.floor(rate)))
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # when requests of the last second were answered
+        self._released = asyncio.Event()
 
     async def acquire(self) -> None:
-        window = self._window
         while True:
             now = time.monotonic()
             slot = max(self._next, now, self._paused_until)
@@ -38,11 +42,24 @@ class RateLimiter:
                 now = time.monotonic()
                 if now < self._paused_until:
                     break  # a pause began while this sender waited: take a slot after it
-                if len(window) == window.maxlen and now - window[0] < 1.0:
-                    await asyncio.sleep(window[0] + 1.0 - now)
-                    continue
-                window.append(now)
-                return
+                answered = self._answered
+                while answered and now - answered[0] >= 1.0:
+                    answered.popleft()
+                if self._in_flight + len(answered) < self.limit:
+                    self._in_flight += 1
+                    return
+                self._released.clear()
+                wait = answered[0] + 1.0 - now if answered else None
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._released.wait()
+
+    def release(self) -> None:
+        """The request of an ``acquire`` was answered (or failed): it leaves the window a second
+        from now."""
+        self._in_flight -= 1
+        self._answered.append(time.monotonic())
+        self._released.set()
 
     def pause(self, seconds: float) -> None:
         until = time.monotonic() + seconds
@@ -114,6 +131,7 @@ class Pacing:
         try:
             yield
         finally:
+            self.limiter.release()
             self.chats.mark(chat_id)
 
     def pause(self, seconds: float) -> None:
