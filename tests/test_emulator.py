@@ -357,6 +357,48 @@ async def test_flood_limits(emu: BotAPIEmulator, bot: Bot) -> None:
     await bot.send_message(2002, "other chats are not limited by this chat's rate")
 
 
+async def test_flood_limit_is_a_strict_sliding_second(emu: BotAPIEmulator, bot: Bot) -> None:
+    """Exactly the limit in any one second as the server sees it: the (limit+1)-th request
+    within a second gets 429 and is counted; once the oldest send is a second old, one more
+    fits; a rejected request takes no place in the window; a fractional limit rounds down."""
+    now = [100.0]
+    emu.clock = lambda: now[0]
+    emu.flood_limits = (3.9, 0)  # three messages a second, any chats; no per-chat limit
+    for at in (100.0, 100.3, 100.6):
+        now[0] = at
+        await bot.send_message(USER, f"at {at}")
+    now[0] = 100.999
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await bot.send_message(USER, "the fourth within a second")
+    assert retry.value.retry_after == 1
+    assert emu.flood_rejected == 1
+    now[0] = 101.0  # the send at 100.0 leaves the window
+    await bot.send_message(USER, "fits once the window moved")
+    now[0] = 101.05
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(USER, "100.3, 100.6 and 101.0 still fill it")
+    now[0] = 101.3
+    await bot.send_message(USER, "100.3 left")
+    assert emu.flood_rejected == 2
+    assert len(emu.messages(USER)) == 5
+    emu.flood_exempt.add(USER)
+    await bot.send_message(USER, "an exempt chat is not counted")
+    emu.reset_flood()
+    assert emu.flood_rejected == 0
+
+
+async def test_latency_delays_every_request_but_the_long_poll(
+    emu: BotAPIEmulator, bot: Bot
+) -> None:
+    emu.latency = (0.05, 0.05)
+    started = time.perf_counter()
+    await bot.send_message(USER, "slow")
+    assert time.perf_counter() - started >= 0.05
+    started = time.perf_counter()
+    await bot.get_updates(timeout=0)
+    assert time.perf_counter() - started < 0.05
+
+
 async def test_token_and_unknown_method(emu: BotAPIEmulator) -> None:
     stranger = emu.make_bot("999:WRONG")
     try:

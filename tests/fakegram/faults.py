@@ -4,7 +4,6 @@ limits."""
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from typing import Any
 
@@ -81,20 +80,24 @@ class FaultInjection(EmulatorState):
         return 0.0
 
     def _check_flood(self, chat_id: int) -> None:
-        if self.flood_limits is None:
+        """429 for a message that would make some one-second window (sliding, as the server
+        sees it) hold more than the limit: the limit's whole part, not a message more."""
+        if self.flood_limits is None or chat_id in self.flood_exempt:
             return
         global_rate, chat_rate = self.flood_limits
-        now = time.monotonic()
+        now = self.clock()
         window = self._chat_send_times.setdefault(chat_id, deque())
         for times in (self._send_times, window):
             while times and now - times[0] >= 1.0:
                 times.popleft()
         for times, rate in ((self._send_times, global_rate), (window, chat_rate)):
-            if rate > 0 and len(times) >= rate:
+            limit = max(1, math.floor(rate))
+            if rate > 0 and len(times) >= limit:
                 # the oldest send in the window must age out before another fits
-                index = len(times) - math.floor(rate)
-                wait = 1.0 - (now - times[max(index, 0)])
+                index = len(times) - limit
+                wait = 1.0 - (now - times[index])
                 retry_after = max(1, math.ceil(wait))
+                self.flood_rejected += 1
                 raise ApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
@@ -102,3 +105,9 @@ class FaultInjection(EmulatorState):
                 )
         self._send_times.append(now)
         window.append(now)
+
+    def reset_flood(self) -> None:
+        """Forget the sends counted so far and the rejections (a new measurement)."""
+        self._send_times.clear()
+        self._chat_send_times.clear()
+        self.flood_rejected = 0

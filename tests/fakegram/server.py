@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -88,7 +89,7 @@ class BotAPIEmulator(
 
     Drive the bot with ``send_message``/``press``/``inline_query``..., observe it through
     ``calls``, ``messages(chat_id)``, ``callback_answers``..., inject faults with
-    ``block``/``fail_next``/``delay``/``flood_limits``.
+    ``block``/``fail_next``/``delay``/``flood_limits``/``latency``.
     """
 
     def __init__(
@@ -229,9 +230,21 @@ class BotAPIEmulator(
             params[key] = decoded
         return params, files
 
+    def _latency_for(self, method: str, params: dict[str, Any]) -> tuple[float, float]:
+        """Seconds to wait before processing a request and after it (``latency``): the time a
+        request takes is drawn uniformly, and the server processes it — counts it against the
+        flood limits — at a uniformly random point of it, so requests sent evenly arrive
+        unevenly, as over a network. A long poll answers at once."""
+        if self.latency is None or method == "getupdates":
+            return 0.0, 0.0
+        total = random.uniform(*self.latency)
+        before = random.uniform(0.0, total)
+        return before, total - before
+
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         call = Call(method=method, params={}, ok=False, error=None, at=time.monotonic())
+        after = 0.0
         try:
             try:
                 try:
@@ -244,7 +257,8 @@ class BotAPIEmulator(
                 handler = self._methods.get(name)
                 if handler is None:
                     raise ApiError(404, "Not Found: method not found")
-                seconds = self._take_delay(name)
+                before, after = self._latency_for(name, call.params)
+                seconds = self._take_delay(name) + before
                 if seconds:
                     await asyncio.sleep(seconds)
                 fault = self._take_fault(name, call.params)
@@ -256,8 +270,12 @@ class BotAPIEmulator(
                 result = await handler(call.params)
             except ApiError as error:
                 call.error = error.description
+                if after:
+                    await asyncio.sleep(after)
                 return web.json_response(error.payload(), status=error.code)
             call.ok = True
+            if after:
+                await asyncio.sleep(after)
             return web.json_response({"ok": True, "result": result})
         except asyncio.CancelledError:
             call.error = "client disconnected"

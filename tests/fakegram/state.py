@@ -9,6 +9,7 @@ import itertools
 import mimetypes
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +131,15 @@ class EmulatorState:
         self.webhook: dict[str, Any] | None = None
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.dropped_updates: list[dict[str, Any]] = []
+        # (messages per second from the bot, per chat): any request that would put more than
+        # that many into some sliding second gets 429 and is counted in ``flood_rejected``
         self.flood_limits: tuple[float, float] | None = None
+        self.flood_rejected = 0
+        self.flood_exempt: set[int] = set()  # chats whose messages the limits do not count
+        # (lowest, highest) seconds a request takes, uniformly, getUpdates aside; it is
+        # processed at a random point of that time (see ``_handle_api``)
+        self.latency: tuple[float, float] | None = None
+        self.clock: Callable[[], float] = time.monotonic  # what the flood limits measure
 
         self._chats: dict[int, Chat] = {}
         self._sent: dict[int, list[SentMessage]] = {}
