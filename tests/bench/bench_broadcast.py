@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import logging
 import math
 import multiprocessing
@@ -75,18 +76,24 @@ async def _serve_async(conn: Connection, chats: int) -> None:
 
     class BenchEmulator(BotAPIEmulator):
         """Records when the broadcast's messages were counted (accepted or not) and when the
-        bot's replies to the readers arrive."""
+        bot's replies to the readers arrive; answers one 429 (retry after 1 s) once
+        ``pause_after`` messages were accepted, as Telegram may at any time."""
 
         def __init__(self) -> None:
             super().__init__()
             self.accepted: list[float] = []
             self.rejected: list[float] = []
             self.waiters: dict[int, deque[asyncio.Future[float]]] = defaultdict(deque)
+            self.pause_after: int | None = None
+            self.paused = False
 
         def _check_flood(self, chat_id: int) -> None:
             if self.flood_limits is None or chat_id in self.flood_exempt:
                 return
             at = self.clock()
+            if not self.paused and len(self.accepted) == self.pause_after:
+                self.paused = True  # not a flood rejection: counted apart, takes no place
+                raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
             try:
                 super()._check_flood(chat_id)
             except ApiError:
@@ -104,7 +111,6 @@ async def _serve_async(conn: Connection, chats: int) -> None:
             return super()._latency_for(method, params)
 
     loop = asyncio.get_running_loop()
-    cpu = time.process_time()
     latencies: list[float] = []
     missed = 0
     probes: set[asyncio.Task[None]] = set()
@@ -150,12 +156,12 @@ async def _serve_async(conn: Connection, chats: int) -> None:
         while True:
             command, arg = await loop.run_in_executor(None, conn.recv)
             if command == "configure":
-                emu.flood_limits, emu.latency = arg
+                emu.flood_limits, emu.latency, emu.pause_after = arg
+                emu.paused = False
                 emu.calls.clear()
                 emu.reset_flood()
                 emu.accepted.clear()
                 emu.rejected.clear()
-                cpu = time.process_time()
                 conn.send(True)
             elif command == "readers_start":
                 latencies.clear()
@@ -177,6 +183,7 @@ async def _serve_async(conn: Connection, chats: int) -> None:
                 conn.send(len(emu.accepted) >= count)
             elif command == "stats":
                 ok = emu.accepted
+                half = ok[: emu.pause_after] if emu.paused else ok
                 hit = [
                     _int(c.params.get("chat_id"))
                     for c in emu.calls
@@ -187,13 +194,15 @@ async def _serve_async(conn: Connection, chats: int) -> None:
                     {
                         "ok": len(ok),
                         "429": emu.flood_rejected,
-                        "span": ok[-1] - ok[0] if len(ok) > 1 else 0.0,
+                        "rate": (len(half) - 1) / (half[-1] - half[0]) if len(half) > 1 else 0,
+                        "gap": max((b - a for a, b in itertools.pairwise(ok)), default=0.0),
                         "busiest": _max_window(ok),
                         "busiest_tried": _max_window(sorted(ok + emu.rejected)),
                         "duplicates": len(hit) - len(set(hit)),
-                        "cpu": time.process_time() - cpu,
                     }
                 )
+            elif command == "cpu":
+                conn.send(time.process_time())
             elif command == "stop":
                 conn.send(True)
                 return
@@ -265,12 +274,15 @@ class Result:
     delivered: int
     wall: float
     server_rate: float
+    gap: float
     too_many: int
     busiest: int
     busiest_tried: int
     duplicates: int
     cpu: float
     idle_cpu_rate: float
+    emulator_cpu: float
+    loop_lag: Latency
     rows: float
     commits: float
     idle: Latency
@@ -279,6 +291,14 @@ class Result:
     @property
     def net_cpu_per_message(self) -> float:
         return (self.cpu - self.idle_cpu_rate * self.wall) / max(self.delivered, 1)
+
+
+async def _watch_loop(lags: list[float], tick: float = 0.01) -> None:
+    """How late the bot's event loop wakes a 10 ms sleep: its lag, for every task on it."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(tick)
+        lags.append(time.perf_counter() - started - tick)
 
 
 async def _activate(repo: Repository, count: int) -> None:
@@ -299,10 +319,12 @@ async def _run_one(
     seconds: float,
     idle_seconds: float,
     latency: tuple[float, float],
+    pause: bool,
 ) -> Result:
     count = math.ceil(rate * seconds)
     await _activate(repo, count)
-    await emulator.ask("configure", ((rate, 1), latency))
+    pause_after = count // 2 if pause else None
+    await emulator.ask("configure", ((rate, 1), latency, pause_after))
     settings = replace(settings, broadcast_rate=rate, broadcast_paid=rate > 30)
     dp = build_dispatcher(repo, settings, build_i18n())
     broadcaster: Broadcaster = dp["broadcaster"]
@@ -330,6 +352,9 @@ async def _run_one(
     idle = Latency.of(*await emulator.ask("readers_stop"))
 
     await emulator.ask("readers_start")
+    lags: list[float] = []
+    monitor = asyncio.create_task(_watch_loop(lags))
+    emulator_cpu0 = await emulator.ask("cpu")
     cpu0, wall0 = time.process_time(), time.perf_counter()
     commits0 = broadcaster.counters["commits"]
     published = await publish(repo, prepared)
@@ -338,6 +363,8 @@ async def _run_one(
     sent_all = await emulator.ask("wait_sent", (count, 10 * seconds + 60))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     rows = repo.total_changes - changes0
+    emulator_cpu = await emulator.ask("cpu") - emulator_cpu0
+    monitor.cancel()
     busy = Latency.of(*await emulator.ask("readers_stop"))
     commits = broadcaster.counters["commits"] - commits0
     await dp.stop_polling()
@@ -352,13 +379,16 @@ async def _run_one(
         workers=broadcaster.config.workers,
         delivered=counts.sent,
         wall=wall,
-        server_rate=(stats["ok"] - 1) / stats["span"] if stats["span"] else 0.0,
+        server_rate=stats["rate"],
+        gap=stats["gap"],
         too_many=stats["429"],
         busiest=stats["busiest"],
         busiest_tried=stats["busiest_tried"],
         duplicates=stats["duplicates"],
         cpu=cpu,
         idle_cpu_rate=idle_cpu_rate,
+        emulator_cpu=emulator_cpu,
+        loop_lag=Latency.of(lags, 0),
         rows=1 + rows / max(counts.sent, 1),
         commits=commits / max(counts.sent, 1),
         idle=idle,
@@ -367,7 +397,11 @@ async def _run_one(
 
 
 async def bench(
-    rates: list[float], seconds: float, idle_seconds: float, latency: tuple[float, float]
+    rates: list[float],
+    seconds: float,
+    idle_seconds: float,
+    latency: tuple[float, float],
+    pause: bool,
 ) -> list[Result]:
     subscribers = math.ceil(max(rates) * seconds)
     emulator = Emulator(subscribers)
@@ -400,7 +434,7 @@ async def bench(
                 )
             for rate in rates:
                 result = await _run_one(
-                    repo, settings, emulator, rate, seconds, idle_seconds, latency
+                    repo, settings, emulator, rate, seconds, idle_seconds, latency, pause
                 )
                 results.append(result)
                 print(_row(result), flush=True)
@@ -425,18 +459,20 @@ def _warnings(path: Path) -> dict[str, int]:
 
 HEADER = (
     "| limit/s | workers | sent | achieved/s | of limit | busiest second (accepted / tried)"
-    " | 429s | dups | bot CPU | net CPU ms/msg | rows/msg | commits/msg"
-    " | reader p50 / p99 idle | reader p50 / p99 broadcasting |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    " | longest silence | 429s | dups | bot CPU | net CPU ms/msg | rows/msg | commits/msg | emulator CPU"
+    " | loop lag p99 / max | reader p50 / p99 idle | reader p50 / p99 broadcasting |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
 )
 
 
 def _row(r: Result) -> str:
     return (
         f"| {r.limit:g} | {r.workers} | {r.delivered} | {r.server_rate:.1f} | "
-        f"{r.server_rate / r.limit:.1%} | {r.busiest} / {r.busiest_tried} | {r.too_many} | "
+        f"{r.server_rate / r.limit:.1%} | {r.busiest} / {r.busiest_tried} | {r.gap:.2f} s | "
+        f"{r.too_many} | "
         f"{r.duplicates} | {r.cpu / r.wall:.0%} | {1000 * r.net_cpu_per_message:.2f} | "
-        f"{r.rows:.2f} | {r.commits:.3f} | {r.idle} | {r.busy} |"
+        f"{r.rows:.2f} | {r.commits:.3f} | {r.emulator_cpu / r.wall:.0%} | "
+        f"{1000 * r.loop_lag.p99:.0f} / {1000 * r.loop_lag.worst:.0f} ms | {r.idle} | {r.busy} |"
     )
 
 
@@ -446,6 +482,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="worth of sending per rate")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--latency", type=float, nargs=2, default=LATENCY, metavar=("LO", "HI"))
+    parser.add_argument("--no-pause", action="store_true", help="no 429 halfway through")
     args = parser.parse_args()
     load = os.getloadavg()
     print(
@@ -455,7 +492,8 @@ def main() -> None:
         f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
     )
     print(HEADER, flush=True)
-    asyncio.run(bench(args.rates, args.seconds, args.idle_seconds, tuple(args.latency)))
+    latency = (args.latency[0], args.latency[1])
+    asyncio.run(bench(args.rates, args.seconds, args.idle_seconds, latency, not args.no_pause))
 
 
 if __name__ == "__main__":
