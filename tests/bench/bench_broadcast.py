@@ -11,7 +11,9 @@ Per rate (30/s, 200/s and 1000/s paid) the bot is built as ``python -m bot run``
    a slow answer does not delay the next question) for ``--idle-seconds``;
 2. **broadcast** — a piece is published to ``rate × seconds`` subscribers (so every rate sends
    at least ``--seconds`` worth) while the readers go on, until the emulator has accepted every
-   notification.
+   notification. Halfway, the emulator answers one message with 429 "retry after 1" (not
+   counted among the flood 429s; ``--no-pause`` leaves it out): the bot must pause, and not
+   burst over the limit when it resumes.
 
 The emulator is as strict as Telegram could be: any message that would put more than the limit
 (exactly the limit, no tolerance) into some sliding one-second window, as the emulator counts
@@ -20,6 +22,12 @@ them, gets 429 — and one message per second per chat. Every request takes 50�
 random point of that time, so requests sent evenly arrive unevenly. Replies to the readers are not
 counted against the broadcast's limit (``flood_exempt``: the bench checks the broadcaster's pacing;
 the default ``BROADCAST_RATE`` of 25 leaves Telegram's 30/s headroom for replies).
+
+Printed per rate: the rate the emulator saw before the pause (first to last accepted message);
+the busiest one-second window, sliding, of the messages it accepted and of all it was sent; the
+longest silence (the pause, as the server saw it, less messages already in flight); flood 429s;
+messages that reached a chat twice; bot CPU; rows changed and commits per delivery; the
+emulator's CPU (it must not be the bottleneck); the bot's event-loop lag; reader latency.
 
 Reader latency is the time from an update being offered to the bot until the bot's reply reaches
 the API (the API's own 50–150 ms is not the bot's: it is left out; getUpdates answers without
@@ -444,7 +452,7 @@ async def bench(
             log.close()
             warnings = _warnings(Path(tmp) / "bot.log")
     if warnings:
-        print(f"\nbot log warnings and errors: {warnings}")
+        print(f"\nbot log warnings and errors (the injected 429s log one each): {warnings}")
     return results
 
 
