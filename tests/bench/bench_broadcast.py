@@ -47,6 +47,7 @@ import math
 import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict, deque
@@ -377,6 +378,10 @@ async def _run_one(
     commits = broadcaster.counters["commits"] - commits0
     await dp.stop_polling()
     await polling
+    # the handlers polling started as tasks still answering the last questions
+    handling = asyncio.all_tasks() - {asyncio.current_task()}
+    if handling:
+        await asyncio.wait(handling, timeout=latency[1] + 5)
     await bot.session.close()
 
     stats: dict[str, Any] = await emulator.ask("stats")
@@ -449,6 +454,7 @@ async def bench(
         finally:
             await repo.close()
             await emulator.close()
+            handler.setStream(sys.stderr)
             log.close()
             warnings = _warnings(Path(tmp) / "bot.log")
     if warnings:
