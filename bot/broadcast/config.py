@@ -50,7 +50,9 @@ class BroadcastConfig:
 
     @property
     def workers(self) -> int:
-        """Enough concurrent sends to reach the rate at ~0.5 s of API latency."""
+        """Enough concurrent sends for any API latency under a second: pacing holds a request's
+        place from its slot until a second after its answer, so at most rate × t / (1 + t) are
+        in flight (t: slot to answer), fewer than rate / 2 while t < 1 s."""
         return self.concurrency or max(4, min(500, math.ceil(self.rate / 2)))
 
     @property
