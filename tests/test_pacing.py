@@ -9,7 +9,7 @@ import random
 import time
 
 from bot.broadcast.config import BroadcastConfig
-from bot.broadcast.pacing import Pacing
+from bot.broadcast.pacing import Pacing, RateLimiter
 
 
 def busiest_second(arrivals: list[float]) -> int:
@@ -88,3 +88,26 @@ async def test_with_api_latency_the_rate_is_limit_over_one_plus_latency() -> Non
     achieved = (len(sent) - 1) / (max(sent) - min(sent))
     assert busiest_second(sent) <= rate
     assert achieved >= 0.9 * rate / (1 + 0.15)
+
+
+async def test_senders_waiting_for_room_get_it_in_order_and_a_cancelled_one_steps_out() -> None:
+    """A full window: senders wait in line, a second after the answers they get their places in
+    the order they came, and one cancelled while waiting leaves the line without holding it."""
+    limiter = RateLimiter(1000)
+    limiter.limit = 2
+    for _ in range(2):
+        await limiter.acquire()
+        limiter.release()
+    order: list[int] = []
+
+    async def sender(number: int) -> None:
+        await limiter.acquire()
+        order.append(number)
+        limiter.release()
+
+    tasks = [asyncio.create_task(sender(n)) for n in range(5)]
+    await asyncio.sleep(0.05)
+    assert order == []  # both places are held for a second after their answers
+    tasks[1].cancel()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert order == [0, 2, 3, 4]

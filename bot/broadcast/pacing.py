@@ -20,6 +20,11 @@ class RateLimiter:
     event-loop stall can hold written requests and release them together), so the sliding
     window counts each request from ``acquire`` until one second after its ``release``: then no
     second, as the server sees it, carries more than ``rate`` requests.
+
+    Senders that find the window full wait in line, and only the first watches the clock: an
+    answer frees no place (its request only moves from in flight to answered), a second after
+    it does. Waking every waiting sender at each answer cost ~0.6 ms of CPU per message at
+    1000/s with 500 senders, more than the rest of the broadcaster.
     """
 
     def __init__(self, rate: float) -> None:
@@ -29,7 +34,8 @@ class RateLimiter:
         self._paused_until = 0.0
         self._in_flight = 0
         self._answered: deque[float] = deque()  # when requests of the last second were answered
-        self._released = asyncio.Event()
+        self._line: deque[asyncio.Future[None]] = deque()  # senders waiting for a place
+        self._released = asyncio.Event()  # for the first in line while nothing was answered
 
     async def acquire(self) -> None:
         while True:
@@ -38,21 +44,36 @@ class RateLimiter:
             self._next = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
+            if await self._take_place():
+                return
+            # a pause began while this sender waited: take a slot after it
+
+    async def _take_place(self) -> bool:
+        """A place in the window, in the order senders came; False if a pause began."""
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._line.append(turn)
+        try:
+            if self._line[0] is not turn:
+                await turn  # the one before hands over once it has its place
             while True:
                 now = time.monotonic()
                 if now < self._paused_until:
-                    break  # a pause began while this sender waited: take a slot after it
+                    return False
                 answered = self._answered
                 while answered and now - answered[0] >= 1.0:
                     answered.popleft()
                 if self._in_flight + len(answered) < self.limit:
                     self._in_flight += 1
-                    return
-                self._released.clear()
-                wait = answered[0] + 1.0 - now if answered else None
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._released.wait()
+                    return True
+                if answered:
+                    await asyncio.sleep(answered[0] + 1.0 - now)
+                else:  # all in flight: the first answer starts the clock
+                    self._released.clear()
+                    await self._released.wait()
+        finally:
+            self._line.remove(turn)
+            if self._line and not self._line[0].done():
+                self._line[0].set_result(None)
 
     def release(self) -> None:
         """The request of an ``acquire`` was answered (or failed): it leaves the window a second
