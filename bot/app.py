@@ -8,7 +8,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import AiogramError
@@ -23,6 +22,7 @@ from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
 from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
+from bot.session import JsonSession
 from handlers import get_routers
 from storage import Repository
 
@@ -55,7 +55,7 @@ class ReaderLocaleMiddleware(I18nMiddleware):
 
 
 def build_bot(settings: Settings, token: str | None = None) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
     return Bot(
         token or settings.require_token(),
         session=session,

@@ -43,3 +43,10 @@ def setup_logging(level: str, secrets: Iterable[str] | Redactor = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
+    # aiogram's "Update id=… is handled. Duration … ms" repeats the line bot.updates writes for
+    # each update (which also names the user and the outcome): one line per update, not two
+    # (LOG_LEVEL=DEBUG shows both)
+    event = logging.getLogger("aiogram.event")
+    event.setLevel(
+        logging.NOTSET if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    )

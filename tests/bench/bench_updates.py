@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -267,7 +268,7 @@ class Bench:
         self.emulators.join(10)
 
 
-def run(rounds: int, count: int, inline: int) -> None:
+def run(rounds: int, count: int, inline: int, profile_to: str = "") -> None:
     load = os.getloadavg()
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
@@ -278,12 +279,15 @@ def run(rounds: int, count: int, inline: int) -> None:
         try:
             pieces = asyncio.run(publish_archive(Path(tmp) / "bot.sqlite3"))
             print(f"archive: {pieces} pieces (tests/data interviews, acceptance, held-out)")
-            bench.start("bot", ["-m", "bot", "run"])
+            profiled = ["-m", "tests.bench.profiled", str(Path(profile_to).resolve())]
+            bench.start("bot", [*(profiled if profile_to else ["-m"]), "bot", "run"])
             bench.start("echo", ["-m", "tests.bench.echo_bot"])
             bench.settle("bot")
             bench.settle("echo")
             for name in ("bot", "echo"):  # warm-up: caches, connections, first allocations
                 bench.messages(name, min(count, 400))
+            if profile_to:
+                bench.processes["bot"].send_signal(signal.SIGUSR1)
             print(
                 f"{count} messages a round from {count // PER_USER} readers "
                 f"({', '.join(MESSAGES)}); rounds alternate which bot goes first"
@@ -327,6 +331,9 @@ def run(rounds: int, count: int, inline: int) -> None:
                     f"{statistics.median(sizes) / 1024:.1f} KB, max {max(sizes) / 1024:.1f} KB, "
                     f"a full page {result['full_page_bytes'] / 1024:.1f} KB"
                 )
+            if profile_to:
+                bench.processes["bot"].send_signal(signal.SIGUSR2)
+                time.sleep(2)
             size = (Path(tmp) / "bot.log").stat().st_size
             print(f"bot log written: {size / 1024:.0f} KB")
         finally:
@@ -340,8 +347,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--updates", type=int, default=1500, help="messages per bot and round")
     parser.add_argument("--inline", type=int, default=200, help="inline queries (0: none)")
+    parser.add_argument("--profile", default="", help="write the bot's cProfile stats here")
     args = parser.parse_args()
-    run(args.rounds, args.updates, args.inline)
+    run(args.rounds, args.updates, args.inline, args.profile)
 
 
 if __name__ == "__main__":

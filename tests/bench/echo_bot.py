@@ -2,8 +2,8 @@
 
 Served the way ``python -m bot run`` serves: its own process, INFO logging to stderr (so
 aiogram's own line per handled update is formatted and written, as in any aiogram bot run at
-INFO), the same HTTP session and defaults (``bot.app.build_bot``), long polling with signal
-handling. Nothing of the bot's own: no middlewares, no i18n, no database.
+INFO), HTML parse mode, long polling with signal handling. Nothing of the bot's own: aiogram's
+stock HTTP session (not ``bot/session.py``), no middlewares, no i18n, no database.
 
     BOT_TOKEN=… BOT_API_URL=… .venv/bin/python -m tests.bench.echo_bot
 """
@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
 from aiogram.types import Message
 
-from bot.app import build_bot
 from bot.config import Settings
 
 
@@ -28,7 +31,11 @@ async def main() -> None:
     async def echo(message: Message) -> None:
         await message.answer(message.text or "-")
 
-    bot = build_bot(settings)
+    bot = Bot(
+        settings.require_token(),
+        session=AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url)),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
     await dp.start_polling(bot, handle_signals=True)
 
 
