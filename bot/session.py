@@ -65,13 +65,34 @@ class JsonSession(AiohttpSession):
         files: dict[str, Any] = {}
         payload = {}
         for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            prepared = self.plain(value, bot, files)
             if prepared is None or prepared == "":  # what aiogram's form leaves out
                 continue
             payload[key] = prepared
         if files:
             return None
         return self.json_dumps(payload).encode()
+
+    def plain(self, value: Any, bot: Bot, files: dict[str, Any]) -> Any:
+        """``prepare_value`` for a JSON body, with the common cases first: a keyboard or a page
+        of inline results is hundreds of strings in nested dicts and lists."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float:
+            return value
+        if kind is dict:
+            return {
+                key: item
+                for key, raw in value.items()
+                if raw is not None and (item := self.plain(raw, bot, files)) is not None
+            }
+        if kind is list:
+            return [
+                item
+                for raw in value
+                if raw is not None and (item := self.plain(raw, bot, files)) is not None
+            ]
+        # None, aiogram's defaults, files, enums, dates, objects: as aiogram prepares them
+        return self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
 
     async def make_request(
         self,

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import gc
+import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerInlineQuery, SendMessage
 from aiogram.methods.base import Response
 from aiogram.types import BufferedInputFile, Message
 
 from bot.app import build_bot
 from bot.config import Settings
+from bot.domain.models import QuoteHit
+from bot.i18n import build_i18n
 from bot.views.keyboards import markup, url_button
+from bot.views.quotes import inline_results
 from tests.fakegram import BotAPIEmulator
 
 TEXT = "<b>Токаев</b> сказал: «мы открыты» & <i>готовы</i>"
@@ -57,3 +62,25 @@ def test_response_types_survive_a_garbage_collection() -> None:
     pinned = {id(t) for t in bot.session.RESPONSE_TYPES}
     gc.collect()
     assert id(Response[Message]) in pinned
+
+
+def test_the_json_body_says_what_aiogram_would_send() -> None:
+    """The fast path of ``plain`` gives what aiogram's ``prepare_value`` gives: defaults
+    resolved (the results' parse mode, link previews), nothing set to None sent."""
+    bot = build_bot(replace(Settings(), bot_token="1:x"))
+    hit = QuoteHit(1, 2, "Саммит", "Байкадам Курамаев", 3, "«Цитата» & <b>", datetime.now(UTC))
+    with build_i18n().context():
+        results = inline_results([hit, replace(hit, quote_id=2)], "bot")
+    method = AnswerInlineQuery(inline_query_id="5", results=results, cache_time=120)
+    body = bot.session.build_json(bot, method)  # type: ignore[attr-defined]
+    assert body is not None
+    files: dict[str, object] = {}
+    expected = {
+        key: prepared
+        for key, value in method.model_dump(warnings=False).items()
+        if (prepared := bot.session.prepare_value(value, bot, files, _dumps_json=False))
+        not in (None, "")
+    }
+    assert json.loads(body) == expected
+    content = json.loads(body)["results"][0]["input_message_content"]
+    assert content["parse_mode"] == "HTML"
