@@ -317,7 +317,8 @@ def run(rounds: int, count: int, inline: int, profile_to: str = "") -> None:
                 f"bot {min(rates):.0f}–{max(rates):.0f}/s, echo "
                 f"{min(echo_rates):.0f}–{max(echo_rates):.0f}/s; CPU per update: bot "
                 f"{statistics.median(cpus):.2f} ms, echo {statistics.median(echo_cpus):.2f} ms "
-                f"(medians)"
+                f"(medians; echo/bot {statistics.median(echo_cpus) / statistics.median(cpus):.2f}, "
+                f"the ratio a CPU-bound bot reaches when both get the same share of a core)"
             )
             if inline:
                 bench.inline(min(inline, 50))  # warm-up
