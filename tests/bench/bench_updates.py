@@ -239,15 +239,16 @@ class Bench:
         self.next_user += count
         return first
 
-    def messages(self, name: str, count: int) -> tuple[float, float]:
-        """(updates/s, CPU ms per update) of one run."""
-        pid = self.processes[name].pid
-        cpu = cpu_seconds(pid)
+    def messages(self, name: str, count: int) -> tuple[float, float, float]:
+        """(updates/s, the bot's CPU ms per update, the emulator's) of one run."""
+        pid, server = self.processes[name].pid, self.emulators.pid
+        assert server is not None
+        cpu, server_cpu = cpu_seconds(pid), cpu_seconds(server)
         result = self.ask("messages", name, count, self.users(count))
-        cpu = cpu_seconds(pid) - cpu
+        cpu, server_cpu = cpu_seconds(pid) - cpu, cpu_seconds(server) - server_cpu
         if result["failed"]:
             raise RuntimeError(f"{name}: {result['failed']} API calls failed")
-        return count / result["seconds"], cpu / count * 1000
+        return count / result["seconds"], cpu / count * 1000, server_cpu / count * 1000
 
     def inline(self, count: int) -> dict[str, Any]:
         pid = self.processes["bot"].pid
@@ -294,14 +295,17 @@ def run(rounds: int, count: int, inline: int, profile_to: str = "") -> None:
             )
             print(
                 "| round | bot updates/s | echo updates/s | ratio | bot CPU ms/update "
-                "| echo CPU ms/update |"
+                "| echo CPU ms/update | emulator CPU ms/update (bot, echo) |"
             )
-            print("|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|")
             ratios, cpus, echo_cpus, rates, echo_rates = [], [], [], [], []
             for r in range(rounds):
                 order = ("bot", "echo") if r % 2 == 0 else ("echo", "bot")
                 measured = {name: bench.messages(name, count) for name in order}
-                (rate, cpu), (echo_rate, echo_cpu) = measured["bot"], measured["echo"]
+                (rate, cpu, server), (echo_rate, echo_cpu, echo_server) = (
+                    measured["bot"],
+                    measured["echo"],
+                )
                 ratios.append(rate / echo_rate)
                 cpus.append(cpu)
                 echo_cpus.append(echo_cpu)
@@ -309,7 +313,7 @@ def run(rounds: int, count: int, inline: int, profile_to: str = "") -> None:
                 echo_rates.append(echo_rate)
                 print(
                     f"| {r + 1} | {rate:.0f} | {echo_rate:.0f} | {rate / echo_rate:.2f} "
-                    f"| {cpu:.2f} | {echo_cpu:.2f} |",
+                    f"| {cpu:.2f} | {echo_cpu:.2f} | {server:.2f}, {echo_server:.2f} |",
                     flush=True,
                 )
             print(
