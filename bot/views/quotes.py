@@ -16,6 +16,7 @@ from aiogram.types import (
     InlineQueryResultUnion,
     InputTextMessageContent,
 )
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import quote_marks, shorten
@@ -100,7 +101,14 @@ def _article(
 
 def search_screen(query: str, hits: list[QuoteHit]) -> Screen:
     """The /search listing: numbered quotes with speaker and answer number, and a button per
-    quote that opens its answer."""
+    quote that opens its answer. Rendered once per query, quotes and language: during a news
+    spike many readers search the same name."""
+    i18n = I18n.get_current(no_error=True)
+    return _search_screen(query, tuple(hits), i18n.current_locale if i18n is not None else "")
+
+
+@lru_cache(maxsize=256)
+def _search_screen(query: str, hits: tuple[QuoteHit, ...], locale: str) -> Screen:
     blocks = [Block(_("Quotes for «{query}»:").format(query=_echo(query)), "b")]
     buttons = []
     for i, hit in enumerate(hits, start=1):
