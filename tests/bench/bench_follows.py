@@ -170,8 +170,7 @@ async def main(readers: int, total: int) -> None:
                 piece_id = await store(repo, prepare(path.read_bytes()))
                 after = await repo._fetchone("SELECT count(*) FROM deliveries")
                 notes = await repo._fetchone(
-                    "SELECT count(*) FROM delivery_notes n JOIN deliveries d"
-                    " ON d.id = n.delivery_id WHERE d.piece_id = ?",
+                    "SELECT count(*) FROM deliveries WHERE piece_id = ? AND follow IS NOT NULL",
                     (piece_id,),
                 )
                 hits = await _hits(repo, piece_id)
