@@ -16,7 +16,8 @@ The table stays small (migration ``0011``): ``compact`` folds deliveries that fi
 ago into their broadcast's counters (``broadcasts.sent``, ``failed``, ``unreachable``,
 ``cancelled``) and keeps, of a sent one, only its edit target in ``sent_messages`` (about 25
 bytes), which corrections and withdrawals follow up (``storage/followups.py``) for
-``EDIT_WINDOW_S`` after the piece was published; ``prune_edit_targets`` drops older ones. Counts
+``EDIT_WINDOW_S`` after the piece was published; ``prune_edit_targets`` drops older ones (and
+their finished follow-ups). Counts
 are the counters plus the rows still here. Rows a withdrawal cancelled stay while the piece is
 withdrawn: a restore sends them.
 """
@@ -301,12 +302,17 @@ class Outbox(Database):
 
     async def prune_edit_targets(self, *, older_than: float = EDIT_WINDOW_S) -> int:
         """Forget the sent notifications of pieces published more than ``older_than`` seconds
-        ago (their broadcast keeps the counts); returns how many."""
+        ago (their broadcast keeps the counts), and the finished follow-ups of those pieces
+        (nothing can queue another for their messages); returns how many notifications."""
+        old = "SELECT piece_id FROM broadcasts WHERE created_at < ?"
+        since = clock() - older_than
         async with self.transaction() as conn:
             cursor = await conn.execute(
-                "DELETE FROM sent_messages WHERE piece_id IN (SELECT piece_id FROM broadcasts"
-                " WHERE created_at < ?)",
-                (clock() - older_than,),
+                f"DELETE FROM sent_messages WHERE piece_id IN ({old})", (since,)
+            )
+            await conn.execute(
+                f"DELETE FROM followups WHERE piece_id IN ({old}) AND state IN ('done', 'failed')",
+                (since,),
             )
             return max(cursor.rowcount, 0)
 

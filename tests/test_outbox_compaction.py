@@ -92,13 +92,16 @@ async def test_fifty_publishes_leave_no_finished_rows_and_exact_counts(repo: Rep
     assert {chat: message for chat, message, _ in targets} == messages[first]
     assert {chat for chat, _, locale in targets if locale == "en"} == {7, 14, 21, 28, 35}
 
-    # past the edit window a piece keeps its counts, and its notifications are no longer edited
+    # past the edit window a piece keeps its counts, and its notifications are no longer
+    # edited: their edit targets and finished follow-ups are gone
+    await repo._conn.execute("UPDATE followups SET state = 'done', result = 'edited'")
     await repo._conn.execute(
-        "UPDATE broadcasts SET created_at = ? WHERE piece_id = ?",
-        (time.time() - EDIT_WINDOW_S - 60, first + 1),
+        "UPDATE broadcasts SET created_at = ? WHERE piece_id IN (?, ?)",
+        (time.time() - EDIT_WINDOW_S - 60, first, first + 1),
     )
     await repo._conn.commit()
-    assert await repo.prune_edit_targets() == 38
+    assert await repo.prune_edit_targets() == 2 * 38
+    assert await _rows(repo, "SELECT count(*) FROM followups") == [(0,)]
     assert await repo.delivery_counts(first + 1) == expected[first + 1]
     async with repo.transaction() as conn:
         assert await queue_for_piece(conn, first + 1, FollowupAction.EDIT) == 0
