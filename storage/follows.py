@@ -4,7 +4,8 @@
 it matches the piece once against the key index (``follow_keys``), then writes, in one
 ``INSERT … SELECT``, the deliveries of subscribers and of readers who follow what matched (each
 row saying which follow matched and which answer to show first), and the digest items of digest
-readers. ``personalise`` decides whether a claimed delivery goes silently. The pure side is ``bot.domain.follows``.
+readers. ``personalise`` decides whether a claimed delivery goes silently. The pure side is
+``bot.domain.follows``.
 """
 
 from __future__ import annotations

@@ -14,12 +14,11 @@ starts: nobody is missed, and only sends that were in flight may be repeated.
 
 The table stays small (migration ``0011``): ``compact`` folds deliveries that finished a while
 ago into their broadcast's counters (``broadcasts.sent``, ``failed``, ``unreachable``,
-``cancelled``) and keeps, of a sent one, only its edit target in ``sent_messages`` (about 25
+``cancelled``) and keeps, of a sent one, only its edit target in ``sent_messages`` (about 28
 bytes), which corrections and withdrawals follow up (``storage/followups.py``) for
 ``EDIT_WINDOW_S`` after the piece was published; ``prune_edit_targets`` drops older ones (and
-their finished follow-ups). Counts
-are the counters plus the rows still here. Rows a withdrawal cancelled stay while the piece is
-withdrawn: a restore sends them.
+their finished follow-ups). Counts are the counters plus the rows still here. Rows a withdrawal
+cancelled stay while the piece is withdrawn: a restore sends them.
 """
 
 from __future__ import annotations
