@@ -4,10 +4,13 @@ before (schema 10) is compacted by its migration without losing a count or an ed
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from bot import newsroom
 from bot.domain.followups import EDIT_WINDOW_S, FollowupAction
@@ -241,3 +244,32 @@ async def test_a_correction_edits_notifications_after_they_were_compacted(
         edits = [c for c in h.emu.calls if c.method == "editMessageText" and c.ok]
         assert Counter(int(c.params["chat_id"]) for c in edits) == Counter(readers)
         assert (await h.repo.delivery_counts(piece_id)).sent == len(readers)
+
+
+def test_operator_stats_count_compacted_deliveries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    db = tmp_path / "bot.sqlite3"
+
+    async def fill() -> None:
+        repo = await Repository.open(db)
+        try:
+            for chat in range(1, 11):
+                await repo.subscribe(chat, "ru")
+            for n in range(3):
+                await store(repo, prepare(variant(n)))
+                await _send_all(repo, fail={2}, gone=set())
+                await repo.compact_deliveries(older_than=0)
+            assert await _rows(repo, "SELECT count(*) FROM deliveries") == [(0,)]
+        finally:
+            await repo.close()
+
+    asyncio.run(fill())
+    monkeypatch.setenv("DATABASE_PATH", str(db))
+    monkeypatch.setenv("BOT_TOKEN", "")
+    assert main(["stats"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "sent\t" in line]
+    assert len(lines) == 3
+    assert all("9/10 sent\t1 failed\t0 unreachable\t0 cancelled\t0 pending" in x for x in lines)
