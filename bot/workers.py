@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 WORKER_ENV = "INTERVIEW_BOT_WORKER"  # "index,ready fd,buckets fd" (-1: none)
 RESTART_DELAY = 1.0
-STOP_GRACE = 30.0
+STOP_GRACE = 20.0  # below systemd's TimeoutStopSec=30 (deploy/interview-bot.service)
 _EXPECTED = {int(code) for code in ExitCode}
 
 
