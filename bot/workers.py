@@ -13,7 +13,8 @@ in reverse on the way out:
    any start), the bundled interview in an empty store;
 3. the throttling table the workers share (``bot/shared_throttle.py``);
 4. ``WEBHOOK_WORKERS`` workers (``python -m bot.worker``), each with its own database
-   connection, dispatcher and broadcaster, and it waits until every one serves;
+   connection, dispatcher and broadcaster — the first alone, then the others together — and
+   it waits until every one serves;
 5. ``setWebhook``, once; ``deleteWebhook`` on the way out, before the workers stop.
 
 Every worker starts a broadcaster, but only the one that takes the broadcast lock
@@ -150,10 +151,11 @@ class WorkerPool:
 
     async def start(self, count: int) -> None:
         """Start ``count`` workers and wait until each serves; a worker that fails first ends
-        the command with its status (its line is already on stderr)."""
-        for index in range(1, count + 1):
-            await self.spawn(index)
-        for worker in list(self.workers.values()):
+        the command with its status (its line is already on stderr). The first starts alone,
+        so that a mistake every worker would make is one line, not ``count``."""
+        await self._until_ready(await self.spawn(1))
+        rest = [await self.spawn(index) for index in range(2, count + 1)]
+        for worker in rest:
             await self._until_ready(worker)
 
     async def _until_ready(self, worker: Worker) -> None:
@@ -195,11 +197,12 @@ class WorkerPool:
     async def stop(self) -> None:
         """SIGTERM to every worker, SIGKILL to those still running after ``STOP_GRACE``."""
         workers = list(self.workers.values())
+        running = [w for w in workers if w.process.returncode is None]
         for worker in workers:
             worker.ready.cancel()
-            if worker.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    worker.process.send_signal(signal.SIGTERM)
+        for worker in running:
+            with contextlib.suppress(ProcessLookupError):
+                worker.process.send_signal(signal.SIGTERM)
         for worker in workers:
             try:
                 await asyncio.wait_for(worker.process.wait(), STOP_GRACE)
@@ -209,7 +212,7 @@ class WorkerPool:
                     worker.process.kill()
                 await worker.process.wait()
         self.workers.clear()
-        if workers:
+        if running:  # (nothing after a failed worker's line when there was nothing to stop)
             logger.info("Webhook workers stopped")
 
 

@@ -325,3 +325,30 @@ async def test_a_port_in_use_is_one_line_with_several_workers(tmp_path: Path) ->
         and "in use" in lines[-1]
     )
     assert "Traceback" not in err.decode()
+
+
+async def test_a_worker_that_fails_to_start_is_one_line_and_its_status(tmp_path: Path) -> None:
+    """The supervisor's getMe passes; the worker's is refused (401): the worker's line, its
+    status, no webhook registered, no second worker started."""
+    async with BotAPIEmulator() as emu:
+        log = tmp_path / "bot.log"
+        with log.open("wb") as err:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "webhook",
+                env=_env(emu, tmp_path / "bot.sqlite3", free_port()),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=err,
+            )
+        await emu.wait_for_call("getMe", timeout=120)
+        emu.fail_next("getMe", status=401, description="Unauthorized")
+        await asyncio.wait_for(process.wait(), 120)
+        assert not [c for c in emu.calls if c.method == "setWebhook"]
+    text = log.read_text()
+    lines = text.strip().splitlines()
+    assert process.returncode == 2, text
+    assert [line for line in lines if "error:" in line] == [lines[-1]], text
+    assert lines[-1].startswith("error: ") and "Traceback" not in text
+    assert "Started webhook worker 2" not in text
