@@ -250,6 +250,16 @@ async def test_two_webhook_workers_one_port_one_broadcaster_shared_throttling(
             assert sorted(workers) == [1, 2], log.read_text()
             await emu.wait_until(lambda: _holder(db) in workers.values(), timeout=30)
             broadcaster = _holder(db)
+            states = set()
+            for _ in range(12):  # a connection each: both workers answer, one stands by
+                connector = aiohttp.TCPConnector(force_close=True)
+                async with (
+                    aiohttp.ClientSession(connector=connector) as http,
+                    http.get(f"http://127.0.0.1:{port}/healthz") as response,
+                ):
+                    assert response.status == 200
+                    states.add((await response.json())["broadcaster"])
+            assert states <= {"running", "standby"} and states, states
 
             # a flood from one reader over both workers: the burst of 5, then one notice
             await asyncio.gather(
