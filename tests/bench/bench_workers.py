@@ -5,7 +5,8 @@ Three kinds of process, as in production: the Bot API emulator (its own process)
 a file, throttling at its defaults), and this driver, which posts readers' updates to the
 webhook port over ``--connections`` keep-alive connections (Telegram keeps up to 40 open) and
 waits until the emulator has received every answer. The runs alternate (1, 2, 1, 2 … workers)
-after a warm-up; CPU is the bot's processes' user+system time from /proc.
+after a warm-up, and each round's 2-worker run is compared with its 1-worker run (the load of
+a shared machine drifts); CPU is the bot's processes' user+system time from /proc.
 
     .venv/bin/python -m tests.bench.bench_workers [--updates 1500] [--rounds 2]
 """
@@ -171,9 +172,13 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.rounds):
             for workers in (1, 2):
+                before = os.getloadavg()[0]
                 rate, cpu = await one_run(workers, args, emulator, ready, commands, Path(folder))
                 results[workers].append((rate, cpu))
-                print(f"  {workers} worker(s): {rate:.0f} updates/s, {cpu:.2f} ms CPU/update")
+                print(
+                    f"  {workers} worker(s): {rate:.0f} updates/s, {cpu:.2f} ms CPU/update "
+                    f"(load average {before:.2f} before)"
+                )
     commands.put(None)
     server.join(10)
     print(
@@ -181,14 +186,23 @@ async def run(args: argparse.Namespace) -> None:
         f"{args.connections} connections; {os.cpu_count()} cores; load average before "
         f"{load[0]:.2f}, after {os.getloadavg()[0]:.2f}"
     )
-    print("| workers | updates/s (median, min–max) | bot CPU per update |\n|---|---|---|")
+    print(
+        "| workers | updates/s (median, min–max) | bot CPU per update | bot's cores busy |\n"
+        "|---|---|---|---|"
+    )
     for workers, runs in results.items():
         rates = [r for r, _ in runs]
         cpus = [c for _, c in runs]
+        busy = statistics.median(r * c / 1000 for r, c in runs)
         print(
             f"| {workers} | {statistics.median(rates):.0f} ({min(rates):.0f}–{max(rates):.0f}) "
-            f"| {statistics.median(cpus):.2f} ms |"
+            f"| {statistics.median(cpus):.2f} ms | {busy:.2f} |"
         )
+    ratios = [two[0] / one[0] for one, two in zip(results[1], results[2], strict=True)]
+    print(
+        f"2 workers / 1 worker, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"median {statistics.median(ratios):.2f}"
+    )
 
 
 def main() -> None:
