@@ -13,8 +13,10 @@ slot whose ``tat`` has passed holds a full bucket, i.e. nothing, and is free for
 A slot is found by hashing the user into a window of ``PROBE`` slots; when every slot of the
 window holds a live bucket of someone else, the one closest to full is replaced (it forgets
 at most a partly used bucket, like the per-process table's least-recently-seen eviction).
-One ``flock`` on the file serialises the read-modify-write of a slot: held for a few
-microseconds, never across an ``await``. ``time.monotonic`` is the system-wide monotonic clock
+A POSIX record lock (``lockf``) on the file serialises the read-modify-write of a slot: held
+for a few microseconds, never across an ``await``. Not ``flock``: an ``flock`` belongs to the
+open file description, which the workers share since they inherit one descriptor, so it would
+not keep them apart; a record lock belongs to the process. ``time.monotonic`` is the system-wide monotonic clock
 on Linux, the same in every worker.
 """
 
@@ -68,7 +70,7 @@ class SharedBuckets:
         start = ((key * _GOLDEN) & _MASK64) >> self._shift
         mask = self.slots - 1
         view = self._map
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        fcntl.lockf(self.fd, fcntl.LOCK_EX)
         try:
             place = -1
             tat = now
@@ -101,7 +103,7 @@ class SharedBuckets:
             _SLOT.pack_into(view, place, key, tat, 1)
             return False, not warned
         finally:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            fcntl.lockf(self.fd, fcntl.LOCK_UN)
 
 
 class SharedThrottlingMiddleware(ThrottlingMiddleware):

@@ -6,6 +6,7 @@ process, every subscriber notified exactly once, a clean stop on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import random
 import re
@@ -83,6 +84,37 @@ def test_two_workers_sharing_the_table_throttle_as_one() -> None:
         other.close()
         os.close(other.fd)
         table.close()
+
+
+def _race(fd: int, count: int, results: Any) -> None:
+    buckets = SharedBuckets(fd, slots=1 << 10)
+    # a bucket that never refills: whatever the interleaving, exactly BURST are let through
+    allowed = sum(buckets.allow(7, 1000.0, 1e9, (RACE_BURST - 1) * 1e9)[0] for _ in range(count))
+    results.put(allowed)
+
+
+RACE_BURST = 80_000
+
+
+def test_workers_racing_on_one_bucket_let_exactly_the_burst_through() -> None:
+    """Two processes (as the workers, sharing one inherited descriptor) decide 60,000 times
+    each on one user's bucket at once: no decision is lost between them."""
+    context = multiprocessing.get_context("fork")
+    buckets, table = SharedBuckets.create(slots=1 << 10)
+    buckets.close()
+    results = context.Queue()
+    try:
+        racers = [
+            context.Process(target=_race, args=(table.fileno(), 60_000, results)) for _ in range(2)
+        ]
+        for racer in racers:
+            racer.start()
+        allowed = sum(results.get(timeout=60) for _ in racers)
+        for racer in racers:
+            racer.join(10)
+    finally:
+        table.close()
+    assert allowed == RACE_BURST
 
 
 def test_a_full_window_forgets_the_bucket_closest_to_full() -> None:
