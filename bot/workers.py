@@ -36,7 +36,6 @@ import os
 import signal
 import socket
 import sys
-import time
 from dataclasses import dataclass
 
 from aiogram.exceptions import AiogramError
@@ -113,7 +112,6 @@ class Worker:
     index: int
     process: asyncio.subprocess.Process
     ready: asyncio.Task[bool]
-    started: float
 
 
 class WorkerPool:
@@ -143,7 +141,6 @@ class WorkerPool:
             index,
             process,
             asyncio.create_task(_read_ready(read_end), name=f"worker-{index}-ready"),
-            time.monotonic(),
         )
         self.workers[index] = worker
         logger.info("Started webhook worker %d (pid %d)", index, process.pid)
