@@ -33,10 +33,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: Iterable[str] | Redactor = ()) -> None:
+def setup_logging(level: str, secrets: Iterable[str] | Redactor = (), tag: str = "") -> None:
+    """``tag`` (``worker 2``) goes into every line of a webhook worker's log."""
     handler = logging.StreamHandler()
+    where = f"[{tag}] " if tag else ""
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+        logging.Formatter(
+            f"%(asctime)s %(levelname)s {where}%(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
     )
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()

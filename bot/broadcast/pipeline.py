@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -95,6 +96,11 @@ class Broadcaster:
     def running(self) -> bool:
         return bool(self._tasks)
 
+    @property
+    def ready(self) -> bool:
+        """Holds the broadcast lock and sends (a running broadcaster without it stands by)."""
+        return self._ready.is_set()
+
     async def start(self, bot: Bot) -> None:
         """Start sending with ``bot``'s token and API server over a session of its own (a
         broadcast never takes the connections replies to readers need)."""
@@ -155,6 +161,13 @@ class Broadcaster:
         self._wake_compactor.set()
         self._reporter.halt()
         self.digests.wake()
+        if not self._ready.is_set():
+            # standing by (another process holds the lock): once pickup has seen the stop,
+            # the loops still waiting for the lock have nothing in hand and end at once
+            await asyncio.wait(self._tasks[:1], timeout=grace)
+            if not self._ready.is_set():
+                for task in self._tasks[1:]:
+                    task.cancel()
         _done, late = await asyncio.wait(self._tasks, timeout=grace)
         for task in late:
             task.cancel()
@@ -194,7 +207,7 @@ class Broadcaster:
 
     async def _pickup_loop(self) -> None:
         warned = False
-        while not self._lock.acquire():
+        while not self._lock.acquire(note=f"pid {os.getpid()}"):
             if not warned:
                 logger.warning(
                     "Another process is broadcasting from %s; waiting for it to stop",
