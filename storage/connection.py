@@ -1,8 +1,13 @@
-"""The database: one aiosqlite connection, its pragmas, migrations, the write lock, transactions.
+"""The database: the writer and the readers' connections, pragmas, migrations, transactions.
 
-One aiosqlite connection (one thread), WAL, foreign keys, a busy timeout. Writes are serialised
-by a lock and run in short explicit transactions (``BEGIN IMMEDIATE``), never held across a
-network call: tasks sharing the connection would otherwise share its transaction.
+**Connections.** One aiosqlite connection (one thread) writes: WAL, foreign keys, a busy
+timeout; writes are serialised by a lock and run in short explicit transactions (``BEGIN
+IMMEDIATE``), never held across a network call: tasks sharing the connection would otherwise
+share its transaction. Reads go to a small pool of read-only connections (``ReadPool``, each
+its own thread, ``PRAGMA query_only``): WAL lets them read the last commit while the writer
+writes, so a reader's ``SELECT`` never queues behind the broadcaster's claims and commits in
+the writer's thread, nor behind another reader's longer query. A read made inside a write
+transaction, by the task that holds it, stays on the writer (it must see its own writes).
 
 **Times** are stored in one convention in every table: Unix seconds, UTC, as ``REAL``
 (``time.time()``). The outbox compares due times and leases on every pickup, and duration and
@@ -18,6 +23,7 @@ convert at the boundary. Migration 0005 converted the columns that held ISO 8601
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -35,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 CACHE_KIB = 32 * 1024  # SQLite's page cache, at most (the default is 2 MB)
+READERS = 3  # read connections: readers, a slow statistic and the broadcaster's counts at once
+READER_CACHE_KIB = 8 * 1024
 
 
 def clock() -> float:
@@ -108,15 +116,112 @@ async def connect(path: Path) -> aiosqlite.Connection:
     return conn
 
 
-class Database:
-    """The connection and its write discipline; the per-area classes of ``storage`` build on it."""
+async def _open_reader(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA query_only = ON")
+        await conn.execute("PRAGMA temp_store = MEMORY")
+        await conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._conn = conn
+
+class ReadPool:
+    """Read-only connections to the database file, lent one at a time.
+
+    A failed statement (an SQL error, a cancelled task) gives its connection back like any
+    other; a connection that is no longer usable is replaced by a fresh one. ``close`` closes
+    them all (their threads too), also those lent out when it is called."""
+
+    def __init__(self, path: Path, conns: Sequence[aiosqlite.Connection]) -> None:
         self.path = path
-        self._write_lock = asyncio.Lock()
+        self._all = list(conns)
+        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        for conn in conns:
+            self._idle.put_nowait(conn)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path, size: int = READERS) -> ReadPool:
+        conns: list[aiosqlite.Connection] = []
+        try:
+            for _ in range(size):
+                conns.append(await _open_reader(path))
+        except BaseException as error:
+            for conn in conns:
+                await conn.close()
+            if isinstance(error, sqlite3.Error):
+                raise StorageError(describe_sqlite_error(path, error)) from error
+            raise
+        return cls(path, conns)
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    @property
+    def idle(self) -> int:
+        return self._idle.qsize()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._closed:
+            raise StorageError("the database is closed")
+        conn = await self._idle.get()
+        try:
+            yield conn
+        except Exception:
+            conn = await self._usable(conn)
+            raise
+        finally:
+            if not self._closed:
+                self._idle.put_nowait(conn)
+
+    async def _usable(self, conn: aiosqlite.Connection) -> aiosqlite.Connection:
+        """``conn`` after a failed statement, or a fresh connection if it no longer answers."""
+        try:
+            await fetchone(conn, "SELECT 1")
+            return conn
+        except Exception:
+            logger.warning("A read connection to %s stopped answering; opening another", self.path)
+        with contextlib.suppress(Exception):
+            await conn.close()
+        try:
+            fresh = await _open_reader(self.path)
+        except Exception:
+            logger.exception("Could not reopen a read connection to %s", self.path)
+            return conn  # tried again after the next failure
+        self._all[self._all.index(conn)] = fresh
+        return fresh
 
     async def close(self) -> None:
+        self._closed = True
+        for conn in self._all:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+
+class Database:
+    """The connections and their discipline; the per-area classes of ``storage`` build on it.
+
+    ``_fetchone``/``_fetchall`` read on the pool, except in the task that holds the write
+    transaction; ``reading()`` lends a read connection for several statements."""
+
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, readers: ReadPool | None = None
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._readers = readers
+        self._write_lock = asyncio.Lock()
+        self._writing: asyncio.Task[object] | None = None  # the task holding the transaction
+
+    async def close(self) -> None:
+        if self._readers is not None:
+            await self._readers.close()
         await self._conn.close()
 
     @asynccontextmanager
@@ -124,22 +229,43 @@ class Database:
         """A short write transaction; writes from concurrent tasks are serialised."""
         async with self._write_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
+            self._writing = asyncio.current_task()
             try:
                 yield self._conn
             except BaseException:
                 await self._conn.rollback()
                 raise
+            finally:
+                self._writing = None
             await self._conn.commit()
 
+    def _on_writer(self) -> bool:
+        return self._readers is None or (
+            self._writing is not None and self._writing is asyncio.current_task()
+        )
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A connection to read with: one of the pool's (the writer inside a transaction)."""
+        if self._on_writer() or self._readers is None:
+            yield self._conn
+            return
+        async with self._readers.connection() as conn:
+            yield conn
+
     async def _fetchone(self, sql: str, params: Sequence[object] = ()) -> aiosqlite.Row | None:
-        return await fetchone(self._conn, sql, params)
+        async with self.reading() as conn:
+            return await fetchone(conn, sql, params)
 
     async def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
-        return await fetchall(self._conn, sql, params)
+        async with self.reading() as conn:
+            return await fetchall(conn, sql, params)
 
     async def ping(self) -> bool:
+        """Whether the writer and a read connection answer."""
         try:
-            return await self._fetchone("SELECT 1") is not None
+            writer = await fetchone(self._conn, "SELECT 1")
+            return writer is not None and await self._fetchone("SELECT 1") is not None
         except Exception:
             logger.exception("Database ping failed")
             return False
