@@ -16,12 +16,17 @@ from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.answers import AnswerFinder
-from bot.broadcast import BroadcastConfig, Broadcaster
+from bot.broadcast import BroadcastConfig, Broadcaster, ReaderPriority
 from bot.channel import check_channel
 from bot.config import Settings
 from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
-from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
+from bot.middlewares import (
+    LatestInlineQuery,
+    ReaderPriorityMiddleware,
+    ThrottlingMiddleware,
+    UpdateLogMiddleware,
+)
 from bot.publishing import ensure_seed
 from handlers import get_routers
 from storage import Repository
@@ -68,11 +73,20 @@ def build_bot(settings: Settings, token: str | None = None) -> Bot:
 
 def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
     i18n = i18n or build_i18n()
-    broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
+    priority = ReaderPriority()  # readers' updates first, the broadcaster's sends after
+    broadcaster = Broadcaster(
+        repo, BroadcastConfig.from_settings(settings), i18n, priority=priority
+    )
     answers = AnswerFinder(repo, embeddings=settings.ask_embeddings)
     dp = Dispatcher(
-        repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster, answers=answers
+        repo=repo,
+        settings=settings,
+        i18n=i18n,
+        broadcaster=broadcaster,
+        answers=answers,
+        priority=priority,
     )
+    dp.update.outer_middleware(ReaderPriorityMiddleware(priority))
     dp.update.outer_middleware(UpdateLogMiddleware())
     if settings.throttle_rate > 0:
         dp.update.outer_middleware(

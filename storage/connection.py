@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,8 +42,24 @@ logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 CACHE_KIB = 32 * 1024  # SQLite's page cache, at most (the default is 2 MB)
-READERS = 3  # read connections: readers, a slow statistic and the broadcaster's counts at once
+READERS = 3  # read connections: two for readers' updates, one for background work
 READER_CACHE_KIB = 8 * 1024
+
+# Which read connections a task uses: readers' updates ("foreground") or the broadcaster and
+# other background work, which reads on a connection of its own so that a thousand reads a
+# second of a paid broadcast never stand in the queue before a reader's. Tasks inherit it from
+# the task that created them (``asyncio.create_task`` copies the context).
+_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
+
+
+@contextlib.contextmanager
+def background_reads() -> Iterator[None]:
+    """Reads made here, and in tasks created here, use the background read connection."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
 
 
 def clock() -> float:
@@ -130,7 +147,8 @@ async def _open_reader(path: Path) -> aiosqlite.Connection:
 
 
 class ReadPool:
-    """Read-only connections to the database file, lent one at a time.
+    """Read-only connections to the database file, lent one at a time: the last one to
+    background work (``background_reads``), the others to everything else.
 
     A failed statement (an SQL error, a cancelled task) gives its connection back like any
     other; a connection that is no longer usable is replaced by a fresh one. ``close`` closes
@@ -140,8 +158,11 @@ class ReadPool:
         self.path = path
         self._all = list(conns)
         self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        for conn in conns:
-            self._idle.put_nowait(conn)
+        self._idle_background: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._split = len(conns) > 1  # one connection: everybody shares it
+        for index, conn in enumerate(conns):
+            split = self._split and index == len(conns) - 1
+            (self._idle_background if split else self._idle).put_nowait(conn)
         self._closed = False
 
     @classmethod
@@ -164,13 +185,14 @@ class ReadPool:
 
     @property
     def idle(self) -> int:
-        return self._idle.qsize()
+        return self._idle.qsize() + self._idle_background.qsize()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[aiosqlite.Connection]:
         if self._closed:
             raise StorageError("the database is closed")
-        conn = await self._idle.get()
+        lane = self._idle_background if self._split and _BACKGROUND.get() else self._idle
+        conn = await lane.get()
         try:
             yield conn
         except Exception:
@@ -178,7 +200,7 @@ class ReadPool:
             raise
         finally:
             if not self._closed:
-                self._idle.put_nowait(conn)
+                lane.put_nowait(conn)
 
     async def _usable(self, conn: aiosqlite.Connection) -> aiosqlite.Connection:
         """``conn`` after a failed statement, or a fresh connection if it no longer answers."""

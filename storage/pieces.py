@@ -9,8 +9,9 @@ Readers see live pieces only: ``get_piece``, ``latest_piece_id``, ``list_pieces`
 ``current_piece_id`` skip scheduled, withdrawn and purged ones (``piece_status`` tells why a
 piece is not there). Parsed ``Piece`` objects are cached; a piece changes only through
 ``storage/editing.py`` and ``storage/schedule.py`` (which forget it) or another process (the
-command line): each read of a cached piece looks up its row's status, revision and publication
-time on a read connection, and a piece whose stamp changed is read again. (``PRAGMA
+command line): a read of a cached piece looks up its row's status, revision and publication
+time on a read connection (at most every ``STAMP_TTL`` seconds), and a piece whose stamp
+changed is read again. (``PRAGMA
 data_version`` cannot tell: on a read connection every commit of this process's own writer,
 such as the broadcaster's, counts as another connection's change.)
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
@@ -37,6 +39,9 @@ _PIECE_CACHE_SIZE = 32
 # change (withdrawn, restored, purged, released) or a new piece under a reused id shows here
 STAMP = "SELECT status, revision, published_at FROM pieces WHERE id = ?"
 _Stamp = tuple[str, int, float]
+# a stamp looked up this recently is trusted without another look: a paid broadcast reads its
+# piece a thousand times a second, and this process's own changes forget the piece at once
+STAMP_TTL = 0.5
 MAX_ROWID = 2**63 - 1
 
 
@@ -64,9 +69,11 @@ class Pieces(Database):
     ) -> None:
         super().__init__(conn, path, readers)
         self._pieces: OrderedDict[int, tuple[_Stamp, Piece]] = OrderedDict()
+        self._checked: dict[int, float] = {}  # piece → when its stamp was last looked up
 
     def _forget_piece(self, piece_id: int) -> None:
         self._pieces.pop(piece_id, None)
+        self._checked.pop(piece_id, None)
 
     async def add_piece(
         self,
@@ -154,11 +161,15 @@ class Pieces(Database):
             return None
         cached = self._pieces.get(piece_id)
         if cached is not None:
+            now = time.monotonic()
+            if now - self._checked.get(piece_id, -STAMP_TTL) < STAMP_TTL:
+                return cached[1]
             row = await self._fetchone(STAMP, (piece_id,))
             if row is not None and tuple(row) == cached[0]:
                 self._pieces.move_to_end(piece_id)
+                self._checked[piece_id] = now
                 return cached[1]
-            self._pieces.pop(piece_id, None)  # changed by another process, or gone
+            self._forget_piece(piece_id)  # changed by another process, or gone
         row = await self._fetchone(
             "SELECT id, title, speaker, lead, closing, credits, summary, published_at, status,"
             " revision, corrected_at, withdrawn_reason FROM pieces WHERE id = ?",
@@ -206,8 +217,10 @@ class Pieces(Database):
             ),
         )
         self._pieces[piece_id] = ((row[8], int(row[9]), float(row[7])), piece)
+        self._checked[piece_id] = time.monotonic()
         if len(self._pieces) > _PIECE_CACHE_SIZE:
-            self._pieces.popitem(last=False)
+            gone, _ = self._pieces.popitem(last=False)
+            self._checked.pop(gone, None)
         return piece
 
     async def list_pieces(self, *, limit: int = 10, offset: int = 0) -> list[PieceInfo]:

@@ -10,6 +10,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
+from bot.broadcast.priority import ReaderPriority
+
 
 class RateLimiter:
     """Evenly spaced sending slots, ``rate`` per second, shared by all workers; ``pause`` holds
@@ -113,11 +115,15 @@ class ChatSpacing:
 
 class Pacing:
     """The limits every message of a broadcast keeps, notifications and progress messages alike:
-    the global rate, shared by all senders, and the spacing of each chat's messages."""
+    the global rate, shared by all senders, and the spacing of each chat's messages; with a
+    ``priority``, a sender holding its slot lets the readers' updates in progress go first."""
 
-    def __init__(self, rate: float, per_chat_interval: float) -> None:
+    def __init__(
+        self, rate: float, per_chat_interval: float, priority: ReaderPriority | None = None
+    ) -> None:
         self.limiter = RateLimiter(rate)
         self.chats = ChatSpacing(per_chat_interval)
+        self.priority = priority
 
     def turn(self, chat_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """The chat's turn: its messages go one at a time, ``per_chat_interval`` apart."""
@@ -129,6 +135,8 @@ class Pacing:
         block, when the API has answered (the server saw the message before that)."""
         await self.limiter.acquire()
         try:
+            if self.priority is not None:
+                await self.priority.yield_to_readers()
             yield
         finally:
             self.limiter.release()

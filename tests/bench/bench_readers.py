@@ -259,7 +259,11 @@ async def bench(args: argparse.Namespace) -> list[Phase]:
             print(f"history written in {time.perf_counter() - setup:.0f} s", flush=True)
             dp = build_dispatcher(repo, settings)
             broadcaster = Broadcaster(
-                repo, BroadcastConfig.from_settings(settings), build_i18n(), on_progress=on_progress
+                repo,
+                BroadcastConfig.from_settings(settings),
+                build_i18n(),
+                on_progress=on_progress,
+                priority=dp["priority"] if args.priority else None,
             )
             dp["broadcaster"] = broadcaster
             bot = build_bot(settings)
@@ -331,12 +335,17 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=5, help="past broadcasts to everyone")
     parser.add_argument("--follows", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=15.0, help="idle and /stats phases")
+    parser.add_argument(
+        "--no-priority",
+        dest="priority",
+        action="store_false",
+        help="the broadcaster does not step aside for readers' updates",
+    )
+    parser.add_argument("--log", default=os.devnull, help="where the bot's log goes")
     args = parser.parse_args()
-    # production logs one line per update at INFO; written, but not to this table
+    # production logs one line per update at INFO; written, but not into this table
     logging.basicConfig(
-        level=logging.INFO,
-        stream=open(os.devnull, "w"),
-        format="%(asctime)s %(name)s %(message)s",  # noqa: SIM115
+        level=logging.INFO, filename=args.log, format="%(asctime)s %(name)s %(message)s"
     )
     print(
         f"{args.subscribers:,} subscribers, {args.history} past broadcasts, {args.follows:,}"
