@@ -29,6 +29,7 @@ class RateLimiter:
         self.limit = max(1, math.floor(rate))
         self._next = 0.0
         self._paused_until = 0.0
+        self._held_until = 0.0  # readers first: no new sends while the event loop is behind
         self._in_flight = 0
         self._answered: deque[float] = deque()  # when requests of the last second were answered
         self._released = asyncio.Event()
@@ -36,13 +37,13 @@ class RateLimiter:
     async def acquire(self) -> None:
         while True:
             now = time.monotonic()
-            slot = max(self._next, now, self._paused_until)
+            slot = max(self._next, now, self._paused_until, self._held_until)
             self._next = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
             while True:
                 now = time.monotonic()
-                if now < self._paused_until:
+                if now < self._paused_until or now < self._held_until:
                     break  # a pause began while this sender waited: take a slot after it
                 answered = self._answered
                 while answered and now - answered[0] >= 1.0:
@@ -71,6 +72,13 @@ class RateLimiter:
 
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - time.monotonic())
+
+    def hold(self, seconds: float) -> None:
+        """No new request for ``seconds`` (the slots move on evenly after it, no burst)."""
+        until = time.monotonic() + seconds
+        if until > self._held_until:
+            self._held_until = until
+            self._next = max(self._next, until)
 
 
 class ChatSpacing:
@@ -148,6 +156,10 @@ class Pacing:
 
     def paused_for(self) -> float:
         return self.limiter.paused_for()
+
+    def hold(self, seconds: float) -> None:
+        """No new sends for ``seconds``: readers first (``ReaderPriority.watch``)."""
+        self.limiter.hold(seconds)
 
 
 async def nap(event: asyncio.Event, seconds: float) -> None:

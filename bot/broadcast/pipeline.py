@@ -85,6 +85,8 @@ class Broadcaster:
         self._courier = Courier(notifications, config, pacing, self.counters)
         self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
         self._followups = FollowupWorker(repo, config, notifications, pacing, self.counters)
+        self._pacing = pacing
+        self._priority = priority
         self.digests = DigestWorker(repo, config, i18n, pacing, self.counters)
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -133,6 +135,9 @@ class Broadcaster:
                 self.digests.run(self._ready, lambda: self._stopping), name="broadcast-digests"
             )
         )
+        if self._priority is not None:
+            watch = self._priority.watch(self._pacing.hold, lambda: self._stopping)
+            self._tasks.append(asyncio.create_task(watch, name="broadcast-readers-first"))
 
     async def wait_ready(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Until the broadcaster holds the lock and has recovered interrupted claims."""
