@@ -8,7 +8,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import AiogramError
@@ -28,6 +27,8 @@ from bot.middlewares import (
     UpdateLogMiddleware,
 )
 from bot.publishing import ensure_seed
+from bot.session import JsonSession
+from bot.shared_throttle import SharedBuckets, SharedThrottlingMiddleware
 from handlers import get_routers
 from storage import Repository
 
@@ -60,7 +61,7 @@ class ReaderLocaleMiddleware(I18nMiddleware):
 
 
 def build_bot(settings: Settings, token: str | None = None) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
     return Bot(
         token or settings.require_token(),
         session=session,
@@ -71,7 +72,15 @@ def build_bot(settings: Settings, token: str | None = None) -> Bot:
     )
 
 
-def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
+def build_dispatcher(
+    repo: Repository,
+    settings: Settings,
+    i18n: I18n | None = None,
+    *,
+    shared_buckets: SharedBuckets | None = None,
+) -> Dispatcher:
+    """``shared_buckets``: one of several webhook workers, throttling in the table they share
+    (``bot/shared_throttle.py``) rather than in this process alone."""
     i18n = i18n or build_i18n()
     priority = ReaderPriority()  # readers' updates first, the broadcaster's sends after
     broadcaster = Broadcaster(
@@ -88,7 +97,13 @@ def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = N
     )
     dp.update.outer_middleware(ReaderPriorityMiddleware(priority))
     dp.update.outer_middleware(UpdateLogMiddleware())
-    if settings.throttle_rate > 0:
+    if settings.throttle_rate > 0 and shared_buckets is not None:
+        dp.update.outer_middleware(
+            SharedThrottlingMiddleware(
+                i18n, shared_buckets, rate=settings.throttle_rate, burst=settings.throttle_burst
+            )
+        )
+    elif settings.throttle_rate > 0:
         dp.update.outer_middleware(
             ThrottlingMiddleware(i18n, rate=settings.throttle_rate, burst=settings.throttle_burst)
         )

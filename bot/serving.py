@@ -20,6 +20,7 @@ import logging
 import signal
 from collections.abc import Iterator
 
+from aiogram import Bot
 from aiogram.exceptions import AiogramError
 
 from bot.api_check import Patience, Verdict, judge_aiogram, wait_for_bot_api
@@ -27,6 +28,7 @@ from bot.app import build_bot, build_dispatcher, prepare_to_serve
 from bot.config import Settings
 from bot.failures import ExitCode, Fatal
 from bot.webhook import webhook_serving
+from bot.workers import supervise
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -67,11 +69,27 @@ async def serve(settings: Settings, mode: Mode) -> None:
         settings.require_webhook()  # https and a secret, before any network call
     with stop_on_signal() as received:
         try:
-            await _serve(settings, mode, token)
+            if mode is Mode.WEBHOOK and settings.webhook_workers > 1:
+                await supervise(settings, token)
+            else:
+                await _serve(settings, mode, token)
         except asyncio.CancelledError:
             if not received:
                 raise
             logger.info("Stopped by signal %d", received[0])
+
+
+async def _leave_webhook(bot: Bot) -> None:
+    """Telegram refuses getUpdates while a webhook is set (a ``webhook`` process that did not
+    stop cleanly, or another deployment): polling means this bot takes the updates, so remove
+    it, keeping the updates that wait, and say so."""
+    info = await bot.get_webhook_info()
+    if info.url:
+        await bot.delete_webhook(drop_pending_updates=False)
+        logger.warning(
+            "A webhook was set (%d updates pending there): removed it to poll",
+            info.pending_update_count,
+        )
 
 
 async def _serve(settings: Settings, mode: Mode, token: str) -> None:
@@ -87,6 +105,7 @@ async def _serve(settings: Settings, mode: Mode, token: str) -> None:
         dp = build_dispatcher(repo, settings)
         try:
             if mode is Mode.POLLING:
+                await _leave_webhook(bot)
                 await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
             else:
                 async with webhook_serving(dp, bot, repo, settings, patience):

@@ -93,6 +93,17 @@ async def unindexed_pieces(conn: aiosqlite.Connection, limit: int = INDEX_BATCH)
     return [int(r[0]) for r in rows]
 
 
+async def unindex_piece(conn: aiosqlite.Connection, piece_id: int) -> None:
+    """Forget a piece's answers (in the transaction that corrects or purges it): ``ask`` keys
+    the piece's current turns again before its next search, so a corrected turn is found by
+    its new words and under its new number. Nothing to do before the index exists."""
+    exists = await fetchone(
+        conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'answer_docs'"
+    )
+    if exists:
+        await conn.execute("DELETE FROM answer_docs WHERE piece_id = ?", (piece_id,))
+
+
 def _doc_rows(turn_rows: Sequence[Any]) -> list[tuple[int, int, str, str, str]]:
     """(piece, turn, question keys, answer keys, title keys) for turn rows (CPU-bound)."""
     out = []

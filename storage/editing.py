@@ -19,7 +19,7 @@ import aiosqlite
 from bot.domain.followups import FollowupAction
 from bot.domain.lifecycle import EditorAction, EditRefused, Refusal, refusal
 from bot.domain.models import Interview, PieceStatus, Quote, Summary
-from storage import quote_index
+from storage import answer_index, quote_index
 from storage.connection import clock, fetchall, fetchone
 from storage.followups import queue_for_piece
 from storage.pieces import Pieces, write_quotes, write_turns
@@ -186,6 +186,7 @@ class Editing(Pieces):
         async with self.transaction() as conn:
             await check_action(conn, EditorAction.PURGE, piece_id)
             await quote_index.unindex_piece(conn, piece_id)
+            await answer_index.unindex_piece(conn, piece_id)
             await conn.execute("DELETE FROM quotes WHERE piece_id = ?", (piece_id,))
             await conn.execute("DELETE FROM turns WHERE piece_id = ?", (piece_id,))
             await conn.execute("DELETE FROM piece_versions WHERE piece_id = ?", (piece_id,))
@@ -263,6 +264,7 @@ class Editing(Pieces):
             )
             if live:
                 await quote_index.unindex_piece(conn, piece_id)
+            await answer_index.unindex_piece(conn, piece_id)
             await conn.execute("DELETE FROM quotes WHERE piece_id = ?", (piece_id,))
             await conn.execute("DELETE FROM turns WHERE piece_id = ?", (piece_id,))
             await conn.execute(

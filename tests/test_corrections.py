@@ -28,6 +28,7 @@ EDITOR = 77
 SOURCE = (DATA / "interviews" / "bus-network-reform.txt").read_bytes()
 TEXT = SOURCE.decode("utf-8")
 FARE_OLD, FARE_NEW = "60 рублей", "65 рублей"
+BIKE_LANES = "Да, к осени вдоль выделенных полос построят сорок километров велодорожек."
 NEW_TURN = (
     "Корр.: Когда жители смогут посмотреть новую схему маршрутов?\n"
     "Петров: Схема уже висит на городском портале, а с февраля появится на остановках.\n"
@@ -108,6 +109,24 @@ async def test_a_correction_replaces_the_text_in_place(seeded_repo: Repository) 
     latest = await repo.get_piece(piece_id)
     assert latest is not None and latest.number_of(3) == 3
     assert latest.number_of(len(before.turns) + 1) is None
+
+
+async def test_ask_finds_a_corrected_piece_by_its_new_words(seeded_repo: Repository) -> None:
+    repo = seeded_repo
+    piece_id = await store(repo, prepare(SOURCE))
+    question = "Когда в городе построят велодорожки?"
+    before = [h for h in await repo.ask(question) if h.piece_id == piece_id]
+    assert all("велодорожек" not in " ".join(h.passage) for h in before)
+    lines = corrected(insert=False).decode("utf-8").splitlines(keepends=True)
+    lines.insert(4, f"Корр.: Появятся ли велодорожки?\nПетров: {BIKE_LANES}\n")
+    correction = await newsroom.prepare_correction(repo, piece_id, "".join(lines).encode())
+    await newsroom.apply_correction(repo, correction, notify=False, actor=0)
+    [best, *_] = await repo.ask(question)
+    # the new turn (number 2) is found, shown under its own number with its own words
+    assert (best.piece_id, best.turn_number) == (piece_id, 2)
+    assert "велодорожек" in " ".join(best.passage)
+    [fare, *_] = await repo.ask("Сколько будет стоить проезд?")
+    assert fare.piece_id == piece_id and FARE_NEW in " ".join(fare.passage)
 
 
 def test_cli_correct_and_bad_input(

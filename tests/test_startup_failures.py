@@ -240,6 +240,30 @@ async def test_transient_trouble_at_start_is_retried_and_the_bot_serves(tmp_path
     assert_no_secret(out.decode() + logs, tmp_path)
 
 
+async def test_run_removes_a_leftover_webhook_and_serves(tmp_path: Path) -> None:
+    """A webhook left set (a webhook process killed, another deployment) makes Telegram refuse
+    getUpdates: ``run`` removes it, keeps the updates waiting there, and serves them."""
+    async with BotAPIEmulator(TOKEN) as emu:
+        emu.webhook = {"url": "https://old.example.org/hook"}
+        await emu.send_message(READER, "/answer 2")  # waiting while nobody polls
+        process = await start_bot_process(environment(tmp_path, BOT_API_URL=emu.base_url), "run")
+        try:
+            [answer] = await emu.wait_for_messages(READER, 1, timeout=60)
+            assert "вопрос 2 из 7" in answer.text
+            assert emu.webhook is None
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    logs = err.decode()
+    assert process.returncode == 0, logs
+    assert "removed it to poll" in logs and "old.example.org" not in logs
+    assert "Traceback" not in logs
+    assert_no_secret(out.decode() + logs, tmp_path)
+
+
 # -- one serving process per database ------------------------------------------------------------
 
 

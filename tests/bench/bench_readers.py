@@ -387,6 +387,12 @@ async def bench(args: argparse.Namespace) -> list[Phase]:
             wall = time.perf_counter() - started
             counts = await repo.delivery_counts(piece_id)
             note = f"{counts.sent} sent in {wall:.1f} s ({counts.sent / wall:.0f}/s)"
+            priority = dp.workflow_data.get("priority") if args.priority else None
+            if priority is not None:
+                note += (
+                    f"; sends that waited for an update: {priority.yielded},"
+                    f" loop found behind: {priority.held}"
+                )
             phases.append(
                 Phase(
                     "broadcast", result["reader"], [], result["unanswered"], result["skipped"], note
