@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates bench-follows bench-outbox bench-workers clean
+.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates bench-follows bench-outbox bench-workers bench-readers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-outbox: $(STAMP)
 
 bench-workers: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_workers
+
+bench-readers: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_readers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

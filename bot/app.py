@@ -15,12 +15,17 @@ from aiogram.types import BotCommand, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.answers import AnswerFinder
-from bot.broadcast import BroadcastConfig, Broadcaster
+from bot.broadcast import BroadcastConfig, Broadcaster, ReaderPriority
 from bot.channel import check_channel
 from bot.config import Settings
 from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
-from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
+from bot.middlewares import (
+    LatestInlineQuery,
+    ReaderPriorityMiddleware,
+    ThrottlingMiddleware,
+    UpdateLogMiddleware,
+)
 from bot.publishing import ensure_seed
 from bot.session import JsonSession
 from bot.shared_throttle import SharedBuckets, SharedThrottlingMiddleware
@@ -77,11 +82,20 @@ def build_dispatcher(
     """``shared_buckets``: one of several webhook workers, throttling in the table they share
     (``bot/shared_throttle.py``) rather than in this process alone."""
     i18n = i18n or build_i18n()
-    broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
+    priority = ReaderPriority()  # readers' updates first, the broadcaster's sends after
+    broadcaster = Broadcaster(
+        repo, BroadcastConfig.from_settings(settings), i18n, priority=priority
+    )
     answers = AnswerFinder(repo, embeddings=settings.ask_embeddings)
     dp = Dispatcher(
-        repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster, answers=answers
+        repo=repo,
+        settings=settings,
+        i18n=i18n,
+        broadcaster=broadcaster,
+        answers=answers,
+        priority=priority,
     )
+    dp.update.outer_middleware(ReaderPriorityMiddleware(priority))
     dp.update.outer_middleware(UpdateLogMiddleware())
     if settings.throttle_rate > 0 and shared_buckets is not None:
         dp.update.outer_middleware(

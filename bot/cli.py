@@ -238,9 +238,9 @@ async def _stats(settings: Settings) -> None:
             f"subscribers: {counts.active} active, {counts.unsubscribed} unsubscribed, "
             f"{counts.blocked} blocked the bot"
         )
-        readers, follows = await repo.follow_totals()
+        readers, follows = await repo.follow_counts()
         print(f"following something: {readers} readers, {follows} follows")
-        for kind, phrase, count in await repo.top_follows(10):
+        for kind, phrase, count in await repo.most_followed(10):
             print(f"  {count}\t{kind.value}\t{phrase}")
         for item in await repo.recent_broadcasts(10):
             c = item.counts

@@ -1,4 +1,5 @@
-"""Update-level middlewares: a log line per update with its timing, and per-user throttling."""
+"""Update-level middlewares: a log line per update with its timing, readers before the
+broadcaster, and per-user throttling."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
+from bot.broadcast.priority import ReaderPriority
 from bot.i18n import N_, reader_locale
 
 logger = logging.getLogger("bot.updates")
@@ -52,6 +54,18 @@ class UpdateLogMiddleware(BaseMiddleware):
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+class ReaderPriorityMiddleware(BaseMiddleware):
+    """Marks each update as being served, so that the broadcaster's sends wait for it
+    (``bot/broadcast/priority.py``)."""
+
+    def __init__(self, priority: ReaderPriority) -> None:
+        self.priority = priority
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        with self.priority.serving():
+            return await handler(event, data)
 
 
 @dataclass(slots=True)

@@ -221,8 +221,8 @@ async def stats(message: Message, repo: Repository, settings: Settings) -> None:
     text = stats_text(
         counts,
         await repo.recent_broadcasts(5),
-        await repo.follow_totals(),
-        await repo.top_follows(10),
+        await repo.follow_counts(),
+        await repo.most_followed(10),
     )
     await message.answer(text + "\n\n" + newsroom)
 

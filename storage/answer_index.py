@@ -38,7 +38,7 @@ from bot.domain.asking import (
     passage,
     query_keys,
 )
-from storage.connection import Database, fetchall, fetchone, to_datetime
+from storage.connection import Database, ReadPool, fetchall, fetchone, to_datetime
 
 if TYPE_CHECKING:
     import numpy as np
@@ -136,8 +136,10 @@ def _speaker_of(
 class AnswerIndex(Database):
     """Finding answers for ``Repository`` (``ask``) and keeping their index current."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(conn, path)
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, readers: ReadPool | None = None
+    ) -> None:
+        super().__init__(conn, path, readers)
         self._answers_ready = False
         self._matrix: npt.NDArray[np.float32] | None = None
         self._matrix_ids: npt.NDArray[np.int64] | None = None

@@ -8,14 +8,19 @@ piece gets its index and notifications when it is due (``storage/schedule.py``).
 Readers see live pieces only: ``get_piece``, ``latest_piece_id``, ``list_pieces`` and
 ``current_piece_id`` skip scheduled, withdrawn and purged ones (``piece_status`` tells why a
 piece is not there). Parsed ``Piece`` objects are cached; a piece changes only through
-``storage/editing.py`` (which forgets it) or another process (``PRAGMA data_version`` tells,
-and the cache is dropped).
+``storage/editing.py`` and ``storage/schedule.py`` (which forget it) or another process (the
+command line): a read of a cached piece looks up its row's status, revision and publication
+time on a read connection (at most every ``STAMP_TTL`` seconds), and a piece whose stamp
+changed is read again. (``PRAGMA
+data_version`` cannot tell: on a read connection every commit of this process's own writer,
+such as the broadcaster's, counts as another connection's change.)
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,11 +30,18 @@ import aiosqlite
 
 from bot.domain.models import Interview, Piece, PieceInfo, PieceStatus, Quote, Summary, Turn
 from storage import channel, outbox, quote_index
-from storage.connection import Database, clock, to_datetime, to_timestamp
+from storage.connection import Database, ReadPool, clock, to_datetime, to_timestamp
 
 logger = logging.getLogger(__name__)
 
 _PIECE_CACHE_SIZE = 32
+# what tells a cached piece from its row: any change of text bumps the revision, and a status
+# change (withdrawn, restored, purged, released) or a new piece under a reused id shows here
+STAMP = "SELECT status, revision, published_at FROM pieces WHERE id = ?"
+_Stamp = tuple[str, int, float]
+# a stamp looked up this recently is trusted without another look: a paid broadcast reads its
+# piece a thousand times a second, and this process's own changes forget the piece at once
+STAMP_TTL = 0.5
 MAX_ROWID = 2**63 - 1
 
 
@@ -52,21 +64,16 @@ def _load(raw: str) -> tuple[str, ...]:
 class Pieces(Database):
     """Publishing and reading pieces, for ``Repository``."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(conn, path)
-        self._pieces: OrderedDict[int, Piece] = OrderedDict()
-        self._data_version = -1
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, readers: ReadPool | None = None
+    ) -> None:
+        super().__init__(conn, path, readers)
+        self._pieces: OrderedDict[int, tuple[_Stamp, Piece]] = OrderedDict()
+        self._checked: dict[int, float] = {}  # piece → when its stamp was last looked up
 
     def _forget_piece(self, piece_id: int) -> None:
         self._pieces.pop(piece_id, None)
-
-    async def _check_cache(self) -> None:
-        """Drop the cached pieces when another connection (the command line) committed."""
-        row = await self._fetchone("PRAGMA data_version")
-        version = int(row[0]) if row else 0
-        if version != self._data_version:
-            self._pieces.clear()
-            self._data_version = version
+        self._checked.pop(piece_id, None)
 
     async def add_piece(
         self,
@@ -143,10 +150,6 @@ class Pieces(Database):
         )
         return int(row[0]) if row else None
 
-    async def count_pieces(self) -> int:
-        row = await self._fetchone("SELECT count(*) FROM pieces WHERE status = 'live'")
-        return int(row[0]) if row else 0
-
     async def get_piece(self, piece_id: int) -> Piece | None:
         """A live piece (what readers may see), or None."""
         piece = await self.get_stored_piece(piece_id)
@@ -156,11 +159,17 @@ class Pieces(Database):
         """A piece in any status (for editors)."""
         if not 0 < piece_id <= MAX_ROWID:  # ids from buttons and links are untrusted
             return None
-        await self._check_cache()
         cached = self._pieces.get(piece_id)
         if cached is not None:
-            self._pieces.move_to_end(piece_id)
-            return cached
+            now = time.monotonic()
+            if now - self._checked.get(piece_id, -STAMP_TTL) < STAMP_TTL:
+                return cached[1]
+            row = await self._fetchone(STAMP, (piece_id,))
+            if row is not None and tuple(row) == cached[0]:
+                self._pieces.move_to_end(piece_id)
+                self._checked[piece_id] = now
+                return cached[1]
+            self._forget_piece(piece_id)  # changed by another process, or gone
         row = await self._fetchone(
             "SELECT id, title, speaker, lead, closing, credits, summary, published_at, status,"
             " revision, corrected_at, withdrawn_reason FROM pieces WHERE id = ?",
@@ -207,9 +216,11 @@ class Pieces(Database):
                 to_datetime(r[5]) if r[5] is not None else None for r in turn_rows
             ),
         )
-        self._pieces[piece_id] = piece
+        self._pieces[piece_id] = ((row[8], int(row[9]), float(row[7])), piece)
+        self._checked[piece_id] = time.monotonic()
         if len(self._pieces) > _PIECE_CACHE_SIZE:
-            self._pieces.popitem(last=False)
+            gone, _ = self._pieces.popitem(last=False)
+            self._checked.pop(gone, None)
         return piece
 
     async def list_pieces(self, *, limit: int = 10, offset: int = 0) -> list[PieceInfo]:

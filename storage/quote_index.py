@@ -57,7 +57,7 @@ from bot.domain.matching import (
     typo_probe_keys,
 )
 from bot.domain.models import QuoteHit
-from storage.connection import Database, fetchall, to_datetime
+from storage.connection import Database, ReadPool, fetchall, to_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -476,8 +476,10 @@ async def stats(conn: aiosqlite.Connection) -> dict[str, int]:
 class QuoteSearch(Database):
     """Quote search for ``Repository``: answers queries, keeps the index current."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(conn, path)
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, readers: ReadPool | None = None
+    ) -> None:
+        super().__init__(conn, path, readers)
         self._search_ready = False
         self._reindex: asyncio.Task[int] | None = None
 
@@ -491,12 +493,14 @@ class QuoteSearch(Database):
     async def search_quotes(self, query: str, *, limit: int, offset: int = 0) -> list[QuoteHit]:
         """Quotes matching any text, best first (never raises on odd input)."""
         await self.prepare_search()
-        return await search(self._conn, query, limit=limit, offset=offset)
+        async with self.reading() as conn:
+            return await search(conn, query, limit=limit, offset=offset)
 
     async def top_quotes(self, piece_id: int, limit: int, *, offset: int = 0) -> list[QuoteHit]:
         """The most quotable sentences of a piece, for an empty search."""
         await self.prepare_search()
-        return await top_quotes(self._conn, piece_id, limit=limit, offset=offset)
+        async with self.reading() as conn:
+            return await top_quotes(conn, piece_id, limit=limit, offset=offset)
 
     async def _settle_index(self) -> None:
         """At open: an empty index of an older normaliser is marked current (a write only when

@@ -19,7 +19,12 @@ methods; the SQL lives in the module of its area, each a class over the shared c
 * ``storage/schedule.py`` — scheduled pieces (on top of ``Editing``);
 * ``storage/channel.py`` — the newsroom's channel, as the running bot found it.
 * ``storage/follows.py`` — follows, reader settings, matching a piece to its followers;
-* ``storage/digests.py`` — daily digests and their small outbox.
+* ``storage/digests.py`` — daily digests and their small outbox;
+* ``storage/counters.py`` — statistics the triggers keep (subscribers, live pieces, follows).
+
+Connections (``storage/connection.py``): the writer, and a pool of read connections that the
+areas' reads use (``_fetchone``, ``_fetchall``, ``reading()``) unless the reading task holds the
+write transaction. ``/stats`` reads maintained counters (``storage/counters.py``), not scans.
 
 Why mixins rather than delegation: ``Repository`` inherits the area classes, so its public
 methods are the areas' own, with one signature and one docstring each — callers kept their
@@ -38,7 +43,8 @@ from pathlib import Path
 from storage.answer_index import AnswerIndex
 from storage.channel import Channel
 from storage.checks import StorageError, describe_sqlite_error
-from storage.connection import connect
+from storage.connection import READERS, ReadPool, connect
+from storage.counters import Counters, ensure_counters
 from storage.digests import Digests
 from storage.drafts import Drafts
 from storage.follows import Follows
@@ -65,15 +71,24 @@ class Repository(
     Channel,
     Follows,
     Digests,
+    Counters,
 ):
     """The database, as handlers and services see it."""
 
     @classmethod
-    async def open(cls, path: str | Path) -> Repository:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(cls, path: str | Path, *, readers: int = READERS) -> Repository:
+        """Open (creating if needed) and migrate the database at ``path``, then open
+        ``readers`` read connections beside the writer (0: every read on the writer)."""
         path = Path(path)
-        repo = cls(await connect(path), path)
+        conn = await connect(path)
         try:
+            pool = await ReadPool.open(path, readers) if readers > 0 else None
+        except BaseException:
+            await conn.close()
+            raise
+        repo = cls(conn, path, pool)
+        try:
+            await ensure_counters(conn)
             await repo._settle_index()
         except BaseException as error:
             await repo.close()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from bot.domain.outbox import Subscriber, SubscriberCounts, SubscriberState
+from bot.domain.outbox import Subscriber, SubscriberState
 from storage.connection import Database, clock, fetchall, to_iso
 
 SUBSCRIBE = (
@@ -92,7 +92,8 @@ def _subscriber(row: aiosqlite.Row) -> Subscriber:
 
 
 class Subscribers(Database):
-    """Subscribing, leaving, and who is subscribed, for ``Repository``."""
+    """Subscribing, leaving, and who is subscribed, for ``Repository`` (how many:
+    ``storage/counters.py``)."""
 
     async def subscribe(self, chat_id: int, locale: str) -> bool:
         """Make the chat an active subscriber (again); False if it already was one."""
@@ -124,10 +125,6 @@ class Subscribers(Database):
     async def is_subscribed(self, chat_id: int) -> bool:
         subscriber = await self.get_subscriber(chat_id)
         return subscriber is not None and subscriber.state is SubscriberState.ACTIVE
-
-    async def subscriber_counts(self) -> SubscriberCounts:
-        rows = await self._fetchall("SELECT state, count(*) FROM subscribers GROUP BY state")
-        return SubscriberCounts(**{str(r[0]): int(r[1]) for r in rows})
 
     async def list_subscribers(self, *, active_only: bool = True) -> list[Subscriber]:
         rows = await self._fetchall(

@@ -144,6 +144,12 @@ class Courier:
             self._notifier = None
 
     async def deliver(self, claim: Claim) -> Outcome:
+        # the chat's turn first: a chat's notifications go in claim order, however long each
+        # one's rendering waits for the database
+        async with self._pacing.turn(claim.chat_id):
+            return await self._deliver(claim)
+
+    async def _deliver(self, claim: Claim) -> Outcome:
         try:
             rendered = await self._notifications.body(
                 claim.piece_id, claim.chat_id, claim.locale, claim
@@ -162,41 +168,40 @@ class Courier:
         body, revision = rendered
         notifier = self._notifier
         assert notifier is not None
-        async with self._pacing.turn(claim.chat_id):
-            if claim.chat_id in self._gone:  # found unreachable while this one waited
-                reason = "unreachable (an earlier send failed)"
-                return self._final(
-                    Outcome(claim, DeliveryState.CANCELLED, claim.attempts, error=reason)
-                )
-            while True:
-                try:
-                    async with (
-                        self._pacing.slot(claim.chat_id),
-                        asyncio.timeout(self.config.request_timeout),
-                    ):
-                        message_id = await notifier.send(claim.chat_id, body)
-                except Exception as error:
-                    ruling = classify(error)
-                    if not ruling.expected:  # a bug, not the network: still never drop it
-                        logger.exception("Unexpected error sending to chat %d", claim.chat_id)
-                    now = time.time()
-                    outcome = settle(claim, ruling, self.config.retry, now)
-                    if outcome is None:
-                        self.counters["retry_after"] += 1
-                        self._pacing.pause(ruling.retry_after)
-                        logger.warning("Telegram asked to wait %d s: pausing", ruling.retry_after)
-                        continue
-                    if outcome.state is DeliveryState.PENDING:
-                        return self._retrying(outcome, outcome.next_attempt - now)
-                    return self._final(outcome)
-                self.counters["sent"] += 1
-                return Outcome(
-                    claim,
-                    DeliveryState.SENT,
-                    claim.attempts + 1,
-                    message_id=message_id,
-                    revision=revision,
-                )
+        if claim.chat_id in self._gone:  # found unreachable while this one waited
+            reason = "unreachable (an earlier send failed)"
+            return self._final(
+                Outcome(claim, DeliveryState.CANCELLED, claim.attempts, error=reason)
+            )
+        while True:
+            try:
+                async with (
+                    self._pacing.slot(claim.chat_id),
+                    asyncio.timeout(self.config.request_timeout),
+                ):
+                    message_id = await notifier.send(claim.chat_id, body)
+            except Exception as error:
+                ruling = classify(error)
+                if not ruling.expected:  # a bug, not the network: still never drop it
+                    logger.exception("Unexpected error sending to chat %d", claim.chat_id)
+                now = time.time()
+                outcome = settle(claim, ruling, self.config.retry, now)
+                if outcome is None:
+                    self.counters["retry_after"] += 1
+                    self._pacing.pause(ruling.retry_after)
+                    logger.warning("Telegram asked to wait %d s: pausing", ruling.retry_after)
+                    continue
+                if outcome.state is DeliveryState.PENDING:
+                    return self._retrying(outcome, outcome.next_attempt - now)
+                return self._final(outcome)
+            self.counters["sent"] += 1
+            return Outcome(
+                claim,
+                DeliveryState.SENT,
+                claim.attempts + 1,
+                message_id=message_id,
+                revision=revision,
+            )
 
     def _final(self, outcome: Outcome) -> Outcome:
         """Count and log a delivery that ends unsent, and remember an unreachable chat."""

@@ -10,6 +10,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
+from bot.broadcast.priority import ReaderPriority
+
 
 class RateLimiter:
     """Evenly spaced sending slots, ``rate`` per second, shared by all workers; ``pause`` holds
@@ -32,6 +34,7 @@ class RateLimiter:
         self.limit = max(1, math.floor(rate))
         self._next = 0.0
         self._paused_until = 0.0
+        self._held_until = 0.0  # readers first: no new sends while the event loop is behind
         self._in_flight = 0
         self._answered: deque[float] = deque()  # when requests of the last second were answered
         self._line: deque[asyncio.Future[None]] = deque()  # senders waiting for a place
@@ -40,7 +43,7 @@ class RateLimiter:
     async def acquire(self) -> None:
         while True:
             now = time.monotonic()
-            slot = max(self._next, now, self._paused_until)
+            slot = max(self._next, now, self._paused_until, self._held_until)
             self._next = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
@@ -57,7 +60,7 @@ class RateLimiter:
                 await turn  # the one before hands over once it has its place
             while True:
                 now = time.monotonic()
-                if now < self._paused_until:
+                if now < self._paused_until or now < self._held_until:
                     return False
                 answered = self._answered
                 while answered and now - answered[0] >= 1.0:
@@ -90,6 +93,13 @@ class RateLimiter:
 
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - time.monotonic())
+
+    def hold(self, seconds: float) -> None:
+        """No new request for ``seconds`` (the slots move on evenly after it, no burst)."""
+        until = time.monotonic() + seconds
+        if until > self._held_until:
+            self._held_until = until
+            self._next = max(self._next, until)
 
 
 class ChatSpacing:
@@ -134,11 +144,15 @@ class ChatSpacing:
 
 class Pacing:
     """The limits every message of a broadcast keeps, notifications and progress messages alike:
-    the global rate, shared by all senders, and the spacing of each chat's messages."""
+    the global rate, shared by all senders, and the spacing of each chat's messages; with a
+    ``priority``, a sender holding its slot lets the readers' updates in progress go first."""
 
-    def __init__(self, rate: float, per_chat_interval: float) -> None:
+    def __init__(
+        self, rate: float, per_chat_interval: float, priority: ReaderPriority | None = None
+    ) -> None:
         self.limiter = RateLimiter(rate)
         self.chats = ChatSpacing(per_chat_interval)
+        self.priority = priority
 
     def turn(self, chat_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """The chat's turn: its messages go one at a time, ``per_chat_interval`` apart."""
@@ -150,6 +164,8 @@ class Pacing:
         block, when the API has answered (the server saw the message before that)."""
         await self.limiter.acquire()
         try:
+            if self.priority is not None:
+                await self.priority.yield_to_readers()
             yield
         finally:
             self.limiter.release()
@@ -161,6 +177,10 @@ class Pacing:
 
     def paused_for(self) -> float:
         return self.limiter.paused_for()
+
+    def hold(self, seconds: float) -> None:
+        """No new sends for ``seconds``: readers first (``ReaderPriority.watch``)."""
+        self.limiter.hold(seconds)
 
 
 async def nap(event: asyncio.Event, seconds: float) -> None:

@@ -45,8 +45,10 @@ from bot.broadcast.digest import DigestWorker
 from bot.broadcast.followup import FollowupWorker
 from bot.broadcast.lock import BroadcastLock
 from bot.broadcast.pacing import Pacing, nap
+from bot.broadcast.priority import ReaderPriority
 from bot.broadcast.progress import ProgressCallback, ProgressReporter
 from bot.domain.outbox import Claim, Outcome
+from storage.connection import background_reads
 
 if TYPE_CHECKING:
     from storage import Repository
@@ -65,12 +67,13 @@ class Broadcaster:
         *,
         on_progress: ProgressCallback | None = None,
         lock: bool = True,
+        priority: ReaderPriority | None = None,
     ) -> None:
         self.repo = repo
         self.config = config
         self.counters: Counter[str] = Counter()
         self._lock = BroadcastLock(repo.path, enabled=lock)
-        pacing = Pacing(config.rate, config.per_chat_interval)
+        pacing = Pacing(config.rate, config.per_chat_interval, priority)
         self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
         self._outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         self._in_hand: set[Claim] = set()
@@ -88,6 +91,8 @@ class Broadcaster:
         self._courier = Courier(notifications, config, pacing, self.counters)
         self._reporter = ProgressReporter(repo, config, i18n, pacing, on_progress)
         self._followups = FollowupWorker(repo, config, notifications, pacing, self.counters)
+        self._pacing = pacing
+        self._priority = priority
         self.digests = DigestWorker(repo, config, i18n, pacing, self.counters)
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -111,7 +116,18 @@ class Broadcaster:
         self._reporter.open(bot)
         self._courier.open(bot)
         self._followups.bot = bot
+        self.digests.open(bot)
         self._notifications.bot_username = (await bot.me()).username or ""
+        with background_reads():  # its tasks read on their own connection, never the readers'
+            self._spawn()
+        logger.info(
+            "Broadcaster started: %g messages/s%s, %d concurrent sends",
+            self.config.rate,
+            " (paid broadcast)" if self.config.paid else "",
+            self.config.workers,
+        )
+
+    def _spawn(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="broadcast-writer")
         self._workers = [
             asyncio.create_task(self._work_loop(), name=f"broadcast-worker-{i}")
@@ -126,18 +142,14 @@ class Broadcaster:
             ),
             asyncio.create_task(self._compact_loop(), name="broadcast-compactor"),
         ]
-        self.digests.open(bot)
         self._tasks.append(
             asyncio.create_task(
                 self.digests.run(self._ready, lambda: self._stopping), name="broadcast-digests"
             )
         )
-        logger.info(
-            "Broadcaster started: %g messages/s%s, %d concurrent sends",
-            self.config.rate,
-            " (paid broadcast)" if self.config.paid else "",
-            self.config.workers,
-        )
+        if self._priority is not None:
+            watch = self._priority.watch(self._pacing.hold, lambda: self._stopping)
+            self._tasks.append(asyncio.create_task(watch, name="broadcast-readers-first"))
 
     async def wait_ready(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Until the broadcaster holds the lock and has recovered interrupted claims."""
