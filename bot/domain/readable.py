@@ -29,20 +29,22 @@ _RU_CONNECTIVES = (
     "поэтому", "однако", "также", "впрочем", "итак", "конечно", "кстати", "собственно",
     "словом", "зато", "причем", "причём", "притом", "плюс", "значит", "разумеется",
     "безусловно", "естественно", "во-первых", "во-вторых", "в-третьих", "наконец", "ещё", "еще",
-    "но", "а", "и", "да и", "ведь", "например", "к примеру",
+    "но", "а", "и", "да и", "ведь", "например", "к примеру", "потому что", "потому, что",
 )
 _EN_CONNECTIVES = (
     "that is why", "this is why", "which is why", "on the other hand", "in other words",
     "at the same time", "of course", "in fact", "as a result", "after all", "and so",
     "so", "therefore", "but", "and", "also", "still", "besides", "however", "moreover", "well",
     "yet", "thus", "anyway", "actually", "first", "second", "third", "finally", "plus",
-    "for example", "for instance",
+    "for example", "for instance", "because",
 )
 # fmt: on
 _CONNECTIVE = re.compile(
     r"^(?:"
     + "|".join(re.escape(c) for c in sorted(_RU_CONNECTIVES + _EN_CONNECTIVES, key=len)[::-1])
-    + r")(?:\s*[,:]\s*|\s+)",
+    + r")(?:\s*[,:]\s*|\s+)"
+    # a reply's "Да," / "Нет," / "Yes," / "No," (with its comma: "Нет данных…" keeps its "Нет")
+    + r"|^(?:да|нет|yes|no)\s*,\s*",
     re.IGNORECASE,
 )
 # Openers that tie the sentence to the one before and cannot be dropped: a pronoun or a
@@ -196,14 +198,18 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         Kind.AMOUNT,
         re.compile(
-            r"\b(?:сколько\s+(?:стои|стоил|будет стоить|денег|заплат|потрат|вложил|обош)|"
-            r"во сколько|во что обош|стоимост|how much\b.*\b(?:cost|pay|spend)|cost)\w*",
+            r"\b(?:сколько\s+(?:\w+\s+)?(?:стои|стоил|будет стоить|денег|заплат|потрат|вложил|обош)|"
+            r"во сколько|во что обош|стоимост|how much\b.*?\b(?:cost|pay|spend)|cost)\w*",
             re.IGNORECASE,
         ),
     ),
     (
         Kind.NUMBER,
-        re.compile(r"\b(?:сколько|на сколько|насколько|how many|how much|какая доля)\b", re.I),
+        re.compile(
+            r"\b(?:сколько|скольк(?:им|их|ими)|на сколько|насколько|how many|how much|"
+            r"какая доля)\b",
+            re.I,
+        ),
     ),
     (
         Kind.PERSON,
@@ -230,13 +236,25 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
 def question_kinds(question: str) -> tuple[Kind, ...]:
     """Every kind a question asks for, in the order listed (a question may ask two things:
     "Сколько стоил проект и кто его финансировал?" → amount, number, person)."""
-    kinds = tuple(kind for kind, pattern in _KIND_PATTERNS if pattern.search(question))
-    return kinds or (Kind.OTHER,)
+    kinds: list[Kind] = []
+    rest = question
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(rest):
+            kinds.append(kind)
+            if kind is Kind.AMOUNT:  # "сколько стоит" asks for money, not for any number
+                rest = pattern.sub(" ", rest)
+    return tuple(kinds) or (Kind.OTHER,)
 
 
 _REASON = re.compile(
     r"\b(?:потому что|потому, что|поскольку|так как|из-за|причин|because|due to|since|"
     r"reason|благодаря|связано с)\w*",
+    re.IGNORECASE,
+)
+_PEOPLE = re.compile(
+    r"\b(?:люд(?:и|ей|ям|ьми)|человек|жител\w*|пенсионер\w*|молод[аеоы]\w*|дет(?:и|ей|ям)|"
+    r"студент\w*|школьник\w*|семь(?:и|ей|ям)|сотрудник\w*|специалист\w*|врач\w*|"
+    r"people|residents|pensioners|children|families|students|staff|workers)\b",
     re.IGNORECASE,
 )
 _PLACE_WORDS = re.compile(
@@ -253,7 +271,9 @@ def answers_kind(kind: Kind, sentence: str) -> float:
     if kind is Kind.PERSON:
         found = facts(sentence)
         named = [f for f in found if not any(ch.isdigit() for ch in f)]
-        return min(1.0, 0.5 * len(named))
+        # "кто чаще становится жертвой?" is answered by a group of people as well as by names
+        group = 0.5 if _PEOPLE.search(sentence) else 0.0
+        return min(1.0, max(group, 0.5 * len(named)))
     if kind is Kind.TIME:
         return (
             1.0
