@@ -95,11 +95,39 @@ _POINTING = re.compile(
 )
 
 
+# A third-person pronoun standing for a thing named before ("…мы сократим её до 12 часов",
+# "Среди них —", "For them…"); "его/её/их" before a noun or an adjective is a possessive, whose
+# owner is usually in the same sentence ("their readers"), and does not count.
+_OBJECT_PRONOUN = re.compile(
+    r"\b(?:него|неё|нее|них|нему|ней|ним|ему|ей|им|он|она|оно|они|them|they|him)\b", re.I
+)
+_POSSESSIVE_OR_OBJECT = re.compile(r"\b(?:его|её|ее|их)\s+(\w+)", re.IGNORECASE)
+
+
+def refers_back(sentence: str) -> bool:
+    """Does the first clause of the sentence hold a pronoun for something said before it?"""
+    clause = re.split(r"[,;:—–]|\s-\s", repair(sentence).lstrip(_OPEN_MARKS), maxsplit=1)[0]
+    if _OBJECT_PRONOUN.search(clause):
+        return True
+    for match in _POSSESSIVE_OR_OBJECT.finditer(clause):
+        following = match.group(1).lower()
+        if not any("а" <= ch <= "я" for ch in following):
+            continue
+        from bot.domain.language import morph  # pymorphy3 loads lazily, once
+
+        if morph().parse(following)[0].tag.POS not in ("NOUN", "ADJF", "PRTF", "NUMR"):
+            return True
+    return False
+
+
 def depends(sentence: str) -> bool:
     """Does the sentence, once repaired, still need the previous one (a pronoun subject, a
-    demonstrative among its first words)?"""
+    demonstrative among its first words, a pronoun for something named before in its first
+    clause)?"""
     text = repair(sentence).lstrip(_OPEN_MARKS)
-    return _DEPENDENT.match(text) is not None or _POINTING.match(text) is not None
+    return (
+        _DEPENDENT.match(text) is not None or _POINTING.match(text) is not None or refers_back(text)
+    )
 
 
 # -- facts ---------------------------------------------------------------------------------------
