@@ -643,7 +643,30 @@ def gist(
         text = best.text.strip().lstrip("—–- ")  # under "Будет ли…?" the "Да," is the answer
     elif bare_reply and best is answer[1]:
         text = f"{reply} {best.text.strip()}"
+    elif settings.facts and len(kinds) > 1:
+        text = _both_parts(text, best, answer, kinds)
     return shorten(text, GIST_MAX_CHARS, at_clause=True)
+
+
+def _both_parts(text: str, best: Sentence, answer: list[Sentence], kinds: Sequence[Kind]) -> str:
+    """ "Сколько стоит завод и кто его строит?" — "Стоимость проекта — 110 миллиардов тенге.
+    Строит China Energy…": when the best sentence answers the second part only and the sentence
+    right before it answers the first, the gist shows both (they are adjacent in the answer)."""
+    first = kinds[0]
+    if answers_kind(first, best.text) >= 0.5:
+        return text
+    position = answer.index(best)
+    before = answer[position - 1] if position > 0 else None
+    if (
+        before is None
+        or before.paragraph != best.paragraph
+        or before.dependent
+        or is_question(before.text)
+        or answers_kind(first, before.text) < 1.0
+        or len(before.text) + len(best.text) > GIST_MAX_CHARS * 1.3
+    ):
+        return text
+    return f"{before.readable or before.text} {best.text.strip()}"
 
 
 def asked_terms(question: str) -> frozenset[str]:

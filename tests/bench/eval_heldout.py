@@ -1,16 +1,20 @@
 """Per-piece summary quality on one held-out set (by date, ``tests/data/heldout/sets.json``).
 
-Run: ``.venv/bin/python -m tests.bench.eval_heldout [SET ...]`` (default: every set and the
-tuning set). For each piece: ROUGE-1/2/L of ours, Lead-3 and TextRank, facts kept, sentences
-starting mid-thought and gists answering; then the means. Uses the measures of
-``tests.bench.bench_summary``, so the numbers are comparable with ``make bench-summary``.
+Run: ``.venv/bin/python -m tests.bench.eval_heldout [SET ...] [-v] [--from FILE]`` (default:
+every set and the tuning set). For each piece: ROUGE-1/2/L of ours, Lead-3 and TextRank, facts
+kept, sentences starting mid-thought and gists answering (``*.gists.json``: one of ``any``, none
+of ``not``); then the means. The measures are ``tests.bench.bench_summary``'s, so the numbers are
+comparable with ``make bench-summary``. ``--from FILE`` scores summaries stored as JSON
+(``{piece: {"text": [...], "gists": [...]}}``, e.g. made by another revision) with today's
+measures, for before/after tables.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.domain.parsing import parse_interview
 from bot.domain.summarizer import summarize
@@ -20,13 +24,13 @@ from tests.bench.bench_summary import (
     Scores,
     cases,
     facts_kept,
-    gists_answering,
     lead3,
     mid_thought,
     textrank,
 )
 
 HELDOUT = DATA / "heldout"
+Stored = dict[str, dict[str, list[str]]]
 
 
 def heldout_set(name: str) -> list[Case]:
@@ -39,14 +43,34 @@ def heldout_set(name: str) -> list[Case]:
     return result
 
 
-def report(title: str, case_list: Sequence[Case], gists: bool, verbose: bool) -> None:
+def gists_answering(gists: Sequence[str], name: str) -> tuple[int, int, list[str]]:
+    expected = json.loads((HELDOUT / f"{name}.gists.json").read_text(encoding="utf-8"))["turns"]
+    good, misses = 0, []
+    for number, (gist, want) in enumerate(zip(gists, expected, strict=True), start=1):
+        low = gist.lower()
+        ok = any(a.lower() in low for a in want["any"]) and not any(
+            n.lower() in low for n in want["not"]
+        )
+        good += ok
+        if not ok:
+            misses.append(f"{number}: {gist}")
+    return good, len(expected), misses
+
+
+def report(
+    title: str, case_list: Sequence[Case], gists: bool, verbose: bool, stored: Stored | None
+) -> None:
     print(f"\n## {title}\n")
     print("| piece | ours R1 / R2 / RL | Lead-3 R1 | TextRank R1 | facts | mid | gists |")
     print("|---|---|---|---|---|---|---|")
     ours_all, lead_all, tr_all, kept_all = [], [], [], []
     wins = mid_total = good_total = gist_total = 0
     for case in case_list:
-        summary = list(summarize(case.interview).text)
+        if stored is not None:
+            summary, piece_gists = stored[case.name]["text"], stored[case.name]["gists"]
+        else:
+            made = summarize(case.interview)
+            summary, piece_gists = list(made.text), list(made.gists)
         k = len(summary)
         ours = Scores.of(summary, case.reference)
         lead = Scores.of(lead3(case.interview, k), case.reference)
@@ -62,9 +86,7 @@ def report(title: str, case_list: Sequence[Case], gists: bool, verbose: bool) ->
         gist_cell = "–"
         misses: list[str] = []
         if gists:
-            good, count, misses = gists_answering(
-                case.interview, HELDOUT / f"{case.name}.gists.json"
-            )
+            good, count, misses = gists_answering(piece_gists, case.name)
             good_total += good
             gist_total += count
             gist_cell = f"{good}/{count}"
@@ -93,13 +115,17 @@ def report(title: str, case_list: Sequence[Case], gists: bool, verbose: bool) ->
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    verbose = "-v" in sys.argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="*", help="held-out sets by date (default: all + tuning)")
+    parser.add_argument("-v", action="store_true", help="print the summaries and gist misses")
+    parser.add_argument("--from", dest="stored", type=Path, help="score stored summaries")
+    args = parser.parse_args()
+    stored = json.loads(args.stored.read_text(encoding="utf-8")) if args.stored else None
     sets = json.loads((HELDOUT / "sets.json").read_text(encoding="utf-8"))
-    for name in args or [k for k in sets if not k.startswith("_")]:
-        report(f"held-out {name}", heldout_set(name), gists=True, verbose=verbose)
-    if not args:
-        report("tuning set", cases(), gists=False, verbose=verbose)
+    for name in args.sets or [k for k in sets if not k.startswith("_")]:
+        report(f"held-out {name}", heldout_set(name), True, args.v, stored)
+    if not args.sets:
+        report("tuning set", cases(), False, args.v, stored)
 
 
 if __name__ == "__main__":
