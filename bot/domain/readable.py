@@ -137,11 +137,8 @@ _UNIT = re.compile(
     r"\d[\d\s.,]*\s?(?:%|процент\w*|млн|млрд|трлн|тыс\w*|миллион\w*|миллиард\w*|триллион\w*|"
     r"тенге|рубл\w*|доллар\w*|евро|юан\w*|сом\w*|\$|€|МВт\w*|ГВт\w*|кВт\w*|тонн\w*|км|километр\w*|"
     r"гектар\w*|центнер\w*|кубометр\w*|мест\w*|коек|койк\w*|человек|детей|врач\w*|"
-    r"семей|семьи|домов|домохозяйств\w*|жител\w*|сотрудник\w*|работник\w*|рабочих|пациент\w*|"
-    r"студент\w*|учител\w*|турист\w*|пассажир\w*|"
     r"million|billion|trillion|dollars?|tenge|euros?|percent|MW\w*|GW\w*|kWh|tonnes?|tons?|"
-    r"kilometres?|kilometers?|km|stations|cars|passengers|people|jobs|workers|employees|staff|"
-    r"patients|children|students|teachers|homes|households|families|residents|visitors|tourists)",
+    r"kilometres?|kilometers?|km|stations|cars|passengers)",
     re.IGNORECASE,
 )
 _MONTHS = re.compile(
