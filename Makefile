@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates bench-follows clean
+.PHONY: run test test-fast lint i18n bench bench-summary bench-search bench-ask bench-broadcast bench-updates bench-follows bench-outbox bench-workers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ bench-updates: $(STAMP)
 
 bench-follows: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_follows
+
+bench-outbox: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_outbox
+
+bench-workers: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_workers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

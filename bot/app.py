@@ -8,7 +8,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import AiogramError
@@ -23,6 +22,8 @@ from bot.domain.language import morph
 from bot.i18n import N_, build_i18n, reader_locale
 from bot.middlewares import LatestInlineQuery, ThrottlingMiddleware, UpdateLogMiddleware
 from bot.publishing import ensure_seed
+from bot.session import JsonSession
+from bot.shared_throttle import SharedBuckets, SharedThrottlingMiddleware
 from handlers import get_routers
 from storage import Repository
 
@@ -55,7 +56,7 @@ class ReaderLocaleMiddleware(I18nMiddleware):
 
 
 def build_bot(settings: Settings, token: str | None = None) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
     return Bot(
         token or settings.require_token(),
         session=session,
@@ -66,7 +67,15 @@ def build_bot(settings: Settings, token: str | None = None) -> Bot:
     )
 
 
-def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = None) -> Dispatcher:
+def build_dispatcher(
+    repo: Repository,
+    settings: Settings,
+    i18n: I18n | None = None,
+    *,
+    shared_buckets: SharedBuckets | None = None,
+) -> Dispatcher:
+    """``shared_buckets``: one of several webhook workers, throttling in the table they share
+    (``bot/shared_throttle.py``) rather than in this process alone."""
     i18n = i18n or build_i18n()
     broadcaster = Broadcaster(repo, BroadcastConfig.from_settings(settings), i18n)
     answers = AnswerFinder(repo, embeddings=settings.ask_embeddings)
@@ -74,7 +83,13 @@ def build_dispatcher(repo: Repository, settings: Settings, i18n: I18n | None = N
         repo=repo, settings=settings, i18n=i18n, broadcaster=broadcaster, answers=answers
     )
     dp.update.outer_middleware(UpdateLogMiddleware())
-    if settings.throttle_rate > 0:
+    if settings.throttle_rate > 0 and shared_buckets is not None:
+        dp.update.outer_middleware(
+            SharedThrottlingMiddleware(
+                i18n, shared_buckets, rate=settings.throttle_rate, burst=settings.throttle_burst
+            )
+        )
+    elif settings.throttle_rate > 0:
         dp.update.outer_middleware(
             ThrottlingMiddleware(i18n, rate=settings.throttle_rate, burst=settings.throttle_burst)
         )

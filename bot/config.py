@@ -39,6 +39,7 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
+    webhook_workers: int = 1  # webhook worker processes sharing the port and the database
     start_timeout: float = 300.0  # seconds to wait for the Bot API at start; 0 waits forever
     timezone: str = DEFAULT_TIMEZONE  # scheduled times without an offset are read in this zone
     channel_id: str = ""  # a channel or group (numeric id or @username) each piece is posted to
@@ -86,6 +87,11 @@ class Settings:
         port = _number(env, "WEBHOOK_PORT", 8080)
         if port != int(port) or not 0 < port < 65536:
             raise SettingsError(f"WEBHOOK_PORT must be a port number, got {port:g}")
+        workers = _number(env, "WEBHOOK_WORKERS", 1)
+        if workers != int(workers) or not 1 <= workers <= 64:
+            raise SettingsError(
+                f"WEBHOOK_WORKERS must be a whole number from 1 to 64, got {workers:g}"
+            )
         timezone = env.get("TIMEZONE", "").strip() or DEFAULT_TIMEZONE
         try:
             ZoneInfo(timezone)
@@ -117,6 +123,7 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET", "").strip(),
             webhook_host=env.get("WEBHOOK_HOST", "").strip() or "127.0.0.1",
             webhook_port=int(port),
+            webhook_workers=int(workers),
             start_timeout=start_timeout,
             timezone=timezone,
             channel_id=channel,

@@ -54,6 +54,14 @@ class Fatal(Exception):
         self.code = code
 
 
+class Reported(Fatal):
+    """A child process (a webhook worker) already printed its one line: exit with its status,
+    print nothing more."""
+
+    def __init__(self, code: ExitCode) -> None:
+        super().__init__(code, "")
+
+
 def diagnose(error: BaseException, database: str = "") -> Fatal:
     """The exit status and one line for an exception that ended a command."""
     if isinstance(error, Fatal):
@@ -75,7 +83,7 @@ def diagnose(error: BaseException, database: str = "") -> Fatal:
 def report(error: BaseException, redactor: Redactor, *, debug: bool, database: str = "") -> int:
     """Print the one line (after the traceback of a bug at DEBUG) and return the status."""
     fatal = diagnose(error, database)
-    if fatal.code is ExitCode.INTERRUPTED:
+    if fatal.code is ExitCode.INTERRUPTED or isinstance(fatal, Reported):
         return fatal.code
     lines = []
     if debug:

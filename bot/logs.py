@@ -33,13 +33,24 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: Iterable[str] | Redactor = ()) -> None:
+def setup_logging(level: str, secrets: Iterable[str] | Redactor = (), tag: str = "") -> None:
+    """``tag`` (``worker 2``) goes into every line of a webhook worker's log."""
     handler = logging.StreamHandler()
+    where = f"[{tag}] " if tag else ""
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+        logging.Formatter(
+            f"%(asctime)s %(levelname)s {where}%(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
     )
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
+    # aiogram's "Update id=… is handled. Duration … ms" repeats the line bot.updates writes for
+    # each update (which also names the user and the outcome): one line per update, not two
+    # (LOG_LEVEL=DEBUG shows both)
+    event = logging.getLogger("aiogram.event")
+    event.setLevel(
+        logging.NOTSET if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    )

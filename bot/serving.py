@@ -28,6 +28,7 @@ from bot.app import build_bot, build_dispatcher, prepare_to_serve
 from bot.config import Settings
 from bot.failures import ExitCode, Fatal
 from bot.webhook import webhook_serving
+from bot.workers import supervise
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ async def serve(settings: Settings, mode: Mode) -> None:
         settings.require_webhook()  # https and a secret, before any network call
     with stop_on_signal() as received:
         try:
-            await _serve(settings, mode, token)
+            if mode is Mode.WEBHOOK and settings.webhook_workers > 1:
+                await supervise(settings, token)
+            else:
+                await _serve(settings, mode, token)
         except asyncio.CancelledError:
             if not received:
                 raise

@@ -41,8 +41,11 @@ def build_webhook_app(
     async def healthz(_request: web.Request) -> web.Response:
         database = "ok" if await repo.ping() else "error"
         broadcaster = dp.get("broadcaster")
-        state = "running" if broadcaster is not None and broadcaster.running else "stopped"
-        healthy = database == "ok" and state == "running"
+        state = "stopped"
+        if broadcaster is not None and broadcaster.running:
+            # with several workers only one holds the broadcast lock; the others stand by
+            state = "running" if broadcaster.ready else "standby"
+        healthy = database == "ok" and state != "stopped"
         return web.json_response(
             {"status": "ok" if healthy else "degraded", "database": database, "broadcaster": state},
             status=200 if healthy else 503,
@@ -64,9 +67,15 @@ async def webhook_serving(
     patience: Patience,
     *,
     port: int | None = None,
+    reuse_port: bool = False,
+    register: bool = True,
 ) -> AsyncIterator[int]:
     """Serve the webhook on WEBHOOK_HOST:WEBHOOK_PORT (``port`` overrides; 0 picks a free one)
-    and yield the port; on the way out, or when a step fails, undo the steps before it."""
+    and yield the port; on the way out, or when a step fails, undo the steps before it.
+
+    A worker of several (``bot/workers.py``) listens with ``SO_REUSEPORT`` beside the others
+    (``reuse_port``) and leaves the webhook's registration to the supervisor
+    (``register=False``)."""
     host = settings.webhook_host
     port = settings.webhook_port if port is None else port
     app = build_webhook_app(dp, bot, repo, settings)
@@ -78,7 +87,7 @@ async def webhook_serving(
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         try:
-            await web.TCPSite(runner, host, port).start()
+            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         except OSError as error:
             raise Fatal(
                 ExitCode.CONFIG,
@@ -87,25 +96,33 @@ async def webhook_serving(
             ) from error
         bound = int(runner.addresses[0][1])
         logger.info("Listening on %s:%d", host, bound)
-        await with_retries(
-            lambda: bot.set_webhook(
-                settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=dp.resolve_used_update_types(),
-            ),
-            "setWebhook",
-            patience,
-            lambda reason: (
-                f"the Bot API refused WEBHOOK_URL={settings.webhook_url} ({reason}); it must be "
-                "the public https:// address of your reverse proxy, on port 443, 80, 88 or 8443"
-            ),
-        )
-        stack.push_async_callback(_remove_webhook, bot)
-        logger.info("Webhook registered at %s", settings.webhook_url)
+        if register:
+            await register_webhook(bot, settings, dp.resolve_used_update_types(), patience)
+            stack.push_async_callback(remove_webhook, bot)
         yield bound
 
 
-async def _remove_webhook(bot: Bot) -> None:
+async def register_webhook(
+    bot: Bot, settings: Settings, allowed_updates: list[str], patience: Patience
+) -> None:
+    """``setWebhook`` with the secret, transient trouble retried; a refusal is ``Fatal``."""
+    await with_retries(
+        lambda: bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=allowed_updates,
+        ),
+        "setWebhook",
+        patience,
+        lambda reason: (
+            f"the Bot API refused WEBHOOK_URL={settings.webhook_url} ({reason}); it must be "
+            "the public https:// address of your reverse proxy, on port 443, 80, 88 or 8443"
+        ),
+    )
+    logger.info("Webhook registered at %s", settings.webhook_url)
+
+
+async def remove_webhook(bot: Bot) -> None:
     try:
         await bot.delete_webhook()
     except AiogramError as error:

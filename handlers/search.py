@@ -19,7 +19,9 @@ from bot.views.quotes import inline_results, no_quotes_text, search_screen, sear
 from handlers.screens import send_screen
 from storage import MAX_RESULTS, Repository
 
-INLINE_PAGE = 50  # Telegram's maximum per answer
+INLINE_PAGE = 20  # quotes looked up per answer; fewer are sent when they are long (a page
+# is at most INLINE_PAGE_BYTES, bot/views/quotes.py), and Telegram asks for the next page with
+# next_offset as the reader scrolls
 INLINE_CACHE_SECONDS = 120
 CHAT_HITS = 10
 
@@ -38,13 +40,15 @@ async def inline_search(inline_query: InlineQuery, bot: Bot, repo: Repository) -
     else:
         piece_id = await repo.latest_piece_id()
         hits = await repo.top_quotes(piece_id, INLINE_PAGE, offset=offset) if piece_id else []
-    more = len(hits) == INLINE_PAGE and offset + INLINE_PAGE < MAX_RESULTS
     me = await bot.me()
+    results = inline_results(hits, me.username or "")
+    end = offset + len(results)
+    more = (len(results) < len(hits) or len(hits) == INLINE_PAGE) and end < MAX_RESULTS
     await inline_query.answer(
-        inline_results(hits, me.username or ""),
+        results,
         cache_time=INLINE_CACHE_SECONDS,
         is_personal=False,
-        next_offset=str(offset + INLINE_PAGE) if more else "",
+        next_offset=str(end) if more else "",
     )
 
 

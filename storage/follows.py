@@ -1,10 +1,11 @@
 """Follows, reader settings and who gets a piece beyond the subscribers (migration 0007).
 
 ``route_piece`` runs inside the publish transaction (``outbox.create_deliveries`` calls it):
-it matches the piece once against the key index (``follow_keys``), then writes, set-based,
-the deliveries of readers who follow what matched, the note that says why, and the digest
-items of digest readers. ``personalise`` gives each claimed delivery its note and whether to
-send it silently. The pure side is ``bot.domain.follows``.
+it matches the piece once against the key index (``follow_keys``), then writes, in one
+``INSERT … SELECT``, the deliveries of subscribers and of readers who follow what matched (each
+row saying which follow matched and which answer to show first), and the digest items of digest
+readers. ``personalise`` decides whether a claimed delivery goes silently. The pure side is
+``bot.domain.follows``.
 """
 
 from __future__ import annotations
@@ -56,19 +57,24 @@ HITS = (
     " JOIN c ON c.follow_id = h.follow_id"
 )
 
-FOLLOWED_DELIVERIES = (
-    "INSERT INTO deliveries (piece_id, chat_id, locale)"
-    " SELECT ?, m.chat_id, r.locale FROM temp.matched m JOIN readers r ON r.chat_id = m.chat_id"
+# digest readers get no delivery per piece (they get the piece in their digest)
+DIGEST_READERS = "SELECT chat_id FROM readers WHERE digest_hour IS NOT NULL"
+
+# Every delivery of a piece in one statement, in chat order (the chat index is written in
+# order): active subscribers (with why it matched, when it did too), then readers who follow
+# what matched and are not subscribed to everything. The note is part of the row.
+DELIVERIES = (
+    "INSERT INTO deliveries (piece_id, chat_id, locale, follow, turn)"
+    " SELECT ?1, s.chat_id, s.locale, f.phrase, m.turn FROM subscribers s"
+    " LEFT JOIN temp.matched m ON m.chat_id = s.chat_id LEFT JOIN follows f ON f.id = m.follow_id"
+    f" WHERE s.state = 'active' AND s.chat_id NOT IN ({DIGEST_READERS})"
+    " UNION ALL"
+    " SELECT ?1, m.chat_id, r.locale, f.phrase, m.turn FROM temp.matched m"
+    " JOIN readers r ON r.chat_id = m.chat_id JOIN follows f ON f.id = m.follow_id"
     " WHERE r.mode = 'followed' AND r.blocked = 0 AND r.digest_hour IS NULL"
     " AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.chat_id = m.chat_id"
-    " AND s.state = 'active') ORDER BY m.chat_id"
-)
-
-NOTES = (
-    "INSERT INTO delivery_notes (delivery_id, follow, turn)"
-    " SELECT d.id, f.phrase, m.turn FROM temp.matched m"
-    " JOIN deliveries d ON d.piece_id = ? AND d.chat_id = m.chat_id"
-    " JOIN follows f ON f.id = m.follow_id"
+    " AND s.state = 'active')"
+    " ORDER BY 2"
 )
 
 DIGEST_ITEMS = (
@@ -79,9 +85,6 @@ DIGEST_ITEMS = (
     " AND r.mode = 'followed' OR EXISTS (SELECT 1 FROM subscribers s"
     " WHERE s.chat_id = r.chat_id AND s.state = 'active'))"
 )
-
-# digest readers get no delivery per piece (``outbox.create_deliveries`` leaves them out)
-DIGEST_READERS = "SELECT chat_id FROM readers WHERE digest_hour IS NOT NULL"
 
 
 async def _piece_units(conn: aiosqlite.Connection, piece_id: int) -> KeyIndex | None:
@@ -101,9 +104,9 @@ async def _piece_units(conn: aiosqlite.Connection, piece_id: int) -> KeyIndex | 
 
 
 async def route_piece(conn: aiosqlite.Connection, piece_id: int, now: float) -> int:
-    """Match a piece against every follow once; write the deliveries of readers who follow
-    what it holds (not subscribed to everything), the notes of every matched delivery, and
-    the digest items. Returns the number of deliveries added."""
+    """Match a piece against every follow once; write the deliveries of the active
+    subscribers and of readers who follow what it holds (each with the follow it matched, if
+    any), and the digest items. Returns the number of deliveries."""
     index = await _piece_units(conn, piece_id)
     await conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS matched"
@@ -116,7 +119,8 @@ async def route_piece(conn: aiosqlite.Connection, piece_id: int, now: float) -> 
     await conn.execute("DELETE FROM temp.matched")
     await conn.execute("DELETE FROM temp.piece_keys")
     if index is None:
-        return 0
+        cursor = await conn.execute(DELIVERIES, (piece_id,))
+        return max(cursor.rowcount, 0)
     topic_rank, speaker_rank = key_ranks(index)
     await conn.executemany(
         "INSERT INTO temp.piece_keys (key, topic_rank, speaker_rank) VALUES (?, ?, ?)",
@@ -132,11 +136,8 @@ async def route_piece(conn: aiosqlite.Connection, piece_id: int, now: float) -> 
         "INSERT INTO temp.matched (chat_id, follow_id, turn) VALUES (?, ?, ?)",
         [(m.chat_id, m.follow_id, m.turn) for m in matches.values()],
     )
-    added = 0
-    if matches:
-        cursor = await conn.execute(FOLLOWED_DELIVERIES, (piece_id,))
-        added = max(cursor.rowcount, 0)
-        await conn.execute(NOTES, (piece_id,))
+    cursor = await conn.execute(DELIVERIES, (piece_id,))
+    added = max(cursor.rowcount, 0)
     await conn.execute(DIGEST_ITEMS, (piece_id, now))
     await conn.execute("DELETE FROM temp.matched")
     return added
@@ -160,20 +161,10 @@ SETTINGS_COLUMNS = "mode, silent, quiet_from, quiet_to, utc_offset, digest_hour"
 
 
 async def personalise(conn: aiosqlite.Connection, claims: list[Claim], now: float) -> list[Claim]:
-    """Claims with why they were made (the follow, the answer to show first) and whether they
-    go silently now (the reader's silent setting and quiet hours)."""
+    """Claims (which carry why they were made) with whether they go silently now (the
+    reader's silent setting and quiet hours)."""
     if not claims:
         return claims
-    ids = json.dumps([c.id for c in claims])
-    notes = {
-        int(r[0]): (str(r[1]), None if r[2] is None else int(r[2]))
-        for r in await fetchall(
-            conn,
-            "SELECT n.delivery_id, n.follow, n.turn FROM json_each(?) j"
-            " JOIN delivery_notes n ON n.delivery_id = j.value",
-            (ids,),
-        )
-    }
     chats = json.dumps(sorted({c.chat_id for c in claims}))
     settings = {
         int(r[0]): _settings(tuple(r[1:]))
@@ -185,12 +176,10 @@ async def personalise(conn: aiosqlite.Connection, claims: list[Claim], now: floa
         )
     }
     default = ReaderSettings()
-    out = []
-    for claim in claims:
-        follow, turn = notes.get(claim.id, (None, None))
-        silent = is_quiet(settings.get(claim.chat_id, default), now)
-        out.append(replace(claim, follow=follow, turn=turn, silent=silent))
-    return out
+    return [
+        replace(claim, silent=is_quiet(settings.get(claim.chat_id, default), now))
+        for claim in claims
+    ]
 
 
 UPSERT_READER = (

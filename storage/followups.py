@@ -37,14 +37,17 @@ _UPSERT = (
 async def queue_for_piece(
     conn: aiosqlite.Connection, piece_id: int, action: FollowupAction, *, notice: bool = False
 ) -> int:
-    """A follow-up for every notification of the piece that was sent (and not deleted since);
-    returns how many were queued."""
+    """A follow-up for every notification of the piece that was sent (and not deleted since):
+    the deliveries still in the outbox and the compacted ones' edit targets (``sent_messages``,
+    kept for ``EDIT_WINDOW_S``); returns how many were queued."""
     cursor = await conn.execute(
         "INSERT INTO followups (piece_id, chat_id, message_id, locale, sent_at, action, notice)"
-        " SELECT piece_id, chat_id, message_id, locale, coalesce(done_at, 0), ?, ?"
-        " FROM deliveries WHERE piece_id = ? AND state = 'sent' AND message_id IS NOT NULL"
-        " ORDER BY id" + _UPSERT,
-        (action.value, int(notice), piece_id),
+        " SELECT piece_id, chat_id, message_id, locale, sent_at, ?2, ?3 FROM ("
+        " SELECT piece_id, chat_id, message_id, locale, coalesce(done_at, 0) AS sent_at"
+        " FROM deliveries WHERE piece_id = ?1 AND state = 'sent' AND message_id IS NOT NULL"
+        " UNION ALL SELECT piece_id, chat_id, message_id, locale, sent_at FROM sent_messages"
+        " WHERE piece_id = ?1) ORDER BY chat_id" + _UPSERT,
+        (piece_id, action.value, int(notice)),
     )
     return max(cursor.rowcount, 0)
 

@@ -11,14 +11,25 @@ committed together. Delivery life cycle (``bot.broadcast`` drives it)::
 A claim commits ``sending`` before anything is sent and each outcome commits after its send, so
 a crash can only leave ``sending`` rows, which go back to ``pending`` when the next broadcaster
 starts: nobody is missed, and only sends that were in flight may be repeated.
+
+The table stays small (migration ``0011``): ``compact`` folds deliveries that finished a while
+ago into their broadcast's counters (``broadcasts.sent``, ``failed``, ``unreachable``,
+``cancelled``) and keeps, of a sent one, only its edit target in ``sent_messages`` (about 28
+bytes), which corrections and withdrawals follow up (``storage/followups.py``) for
+``EDIT_WINDOW_S`` after the piece was published; ``prune_edit_targets`` drops older ones (and
+their finished follow-ups). Counts are the counters plus the rows still here. Rows a withdrawal
+cancelled stay while the piece is withdrawn: a restore sends them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Sequence
 
 import aiosqlite
 
+from bot.domain.followups import EDIT_WINDOW_S
 from bot.domain.outbox import (
     Broadcast,
     Claim,
@@ -31,19 +42,16 @@ from storage import follows, subscribers
 from storage.connection import Database, clock, fetchall
 from storage.followups import CATCH_UP
 
+# finished deliveries stay as rows this long (the broadcast's report reads them), then compact
+COMPACT_AFTER_S = 600.0
+COMPACT_BATCH = 5000  # rows per compaction transaction: the write lock is held ~tens of ms
+
 
 async def create_deliveries(conn: aiosqlite.Connection, piece_id: int, now: float) -> int:
     """One pending delivery per active subscriber and per reader who follows what the piece
     holds (``follows.route_piece``; digest readers get it in their digest instead), and the
     broadcast row; returns how many."""
-    cursor = await conn.execute(
-        "INSERT INTO deliveries (piece_id, chat_id, locale)"
-        " SELECT ?, chat_id, locale FROM subscribers WHERE state = 'active'"
-        f" AND chat_id NOT IN ({follows.DIGEST_READERS}) ORDER BY chat_id",
-        (piece_id,),
-    )
-    total = max(cursor.rowcount, 0)
-    total += await follows.route_piece(conn, piece_id, now)
+    total = await follows.route_piece(conn, piece_id, now)
     if total:
         await conn.execute(
             "INSERT INTO broadcasts (piece_id, total, created_at) VALUES (?, ?, ?)",
@@ -58,7 +66,7 @@ CLAIM = (
     "UPDATE deliveries SET state = 'sending', next_attempt = ?"
     " WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt <= ?"
     " ORDER BY next_attempt, id LIMIT ?)"
-    " RETURNING id, piece_id, chat_id, locale, attempts"
+    " RETURNING id, piece_id, chat_id, locale, attempts, follow, turn"
 )
 
 
@@ -66,7 +74,18 @@ async def claim(conn: aiosqlite.Connection, limit: int, now: float, lease: float
     """Claim due deliveries; those whose subscriber left since (a row that was ``sending``
     when they left, then released) are cancelled instead of returned."""
     rows = await fetchall(conn, CLAIM, (now + lease, now, limit))
-    claims = [Claim(int(r[0]), int(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in rows]
+    claims = [
+        Claim(
+            int(r[0]),
+            int(r[1]),
+            int(r[2]),
+            str(r[3]),
+            int(r[4]),
+            follow=r[5],
+            turn=None if r[6] is None else int(r[6]),
+        )
+        for r in rows
+    ]
     claims.sort(key=lambda c: c.id)  # RETURNING order is unspecified
     if not claims:
         return claims
@@ -149,7 +168,57 @@ async def record(conn: aiosqlite.Connection, outcomes: Sequence[Outcome], now: f
             )
 
 
-COUNTS = "SELECT state, count(*) FROM deliveries WHERE piece_id = ? GROUP BY state"
+COUNTS = (
+    "SELECT state, count(*) FROM deliveries WHERE piece_id = ? GROUP BY state"
+    " UNION ALL SELECT 'sent', sent FROM broadcasts WHERE piece_id = ?"
+    " UNION ALL SELECT 'failed', failed FROM broadcasts WHERE piece_id = ?"
+    " UNION ALL SELECT 'unreachable', unreachable FROM broadcasts WHERE piece_id = ?"
+    " UNION ALL SELECT 'cancelled', cancelled FROM broadcasts WHERE piece_id = ?"
+)
+
+# finished a while ago, and not held for a restore
+_COMPACTABLE = (
+    "SELECT d.id FROM deliveries d JOIN pieces p ON p.id = d.piece_id"
+    " WHERE d.done_at IS NOT NULL AND d.done_at <= ?"
+    " AND NOT (d.state = 'cancelled' AND d.last_error = 'withdrawn' AND p.status = 'withdrawn')"
+    " ORDER BY d.done_at LIMIT ?"
+)
+_BATCH = "SELECT value FROM json_each(?)"
+
+
+async def compact(conn: aiosqlite.Connection, before: float, limit: int) -> int:
+    """Fold up to ``limit`` deliveries finished before ``before`` into their broadcasts'
+    counters and their edit targets (in the caller's write transaction); returns how many."""
+    ids = [int(r[0]) for r in await fetchall(conn, _COMPACTABLE, (before, limit))]
+    if not ids:
+        return 0
+    batch = json.dumps(ids)
+    # a piece whose only delivery was the channel's post has no broadcast row yet
+    await conn.execute(
+        "INSERT OR IGNORE INTO broadcasts (piece_id, total, created_at, finished_at, reported)"
+        f" SELECT piece_id, count(*), min(done_at), max(done_at), 1 FROM deliveries"
+        f" WHERE id IN ({_BATCH}) GROUP BY piece_id",
+        (batch,),
+    )
+    await conn.execute(
+        "UPDATE broadcasts SET sent = broadcasts.sent + c.s, failed = broadcasts.failed + c.f,"
+        " unreachable = broadcasts.unreachable + c.u, cancelled = broadcasts.cancelled + c.c"
+        " FROM (SELECT piece_id, sum(state = 'sent') AS s, sum(state = 'failed') AS f,"
+        " sum(state = 'unreachable') AS u, sum(state = 'cancelled') AS c"
+        f" FROM deliveries WHERE id IN ({_BATCH}) GROUP BY piece_id) AS c"
+        " WHERE broadcasts.piece_id = c.piece_id",
+        (batch,),
+    )
+    await conn.execute(
+        "INSERT OR REPLACE INTO sent_messages (piece_id, chat_id, message_id, sent_at, locale)"
+        " SELECT piece_id, chat_id, message_id, CAST(done_at AS INTEGER), locale FROM deliveries"
+        f" WHERE id IN ({_BATCH}) AND state = 'sent' AND message_id IS NOT NULL"
+        " ORDER BY piece_id, chat_id",
+        (batch,),
+    )
+    await conn.execute(f"DELETE FROM deliveries WHERE id IN ({_BATCH})", (batch,))
+    return len(ids)
+
 
 BROADCAST_COLUMNS = (
     "b.piece_id, p.title, b.total, b.created_at, b.finished_at, b.report_chat,"
@@ -208,8 +277,43 @@ class Outbox(Database):
             return max(cursor.rowcount, 0)
 
     async def delivery_counts(self, piece_id: int) -> DeliveryCounts:
-        found = {str(r[0]): int(r[1]) for r in await self._fetchall(COUNTS, (piece_id,))}
+        """Every delivery of the piece by state: the compacted ones' counters plus the rows."""
+        found: dict[str, int] = {}
+        for r in await self._fetchall(COUNTS, (piece_id,) * 5):
+            found[str(r[0])] = found.get(str(r[0]), 0) + int(r[1])
         return DeliveryCounts(**{state.value: found.get(state.value, 0) for state in DeliveryState})
+
+    async def compact_deliveries(
+        self, *, older_than: float = COMPACT_AFTER_S, batch: int = COMPACT_BATCH
+    ) -> int:
+        """Compact every delivery that finished more than ``older_than`` seconds ago, ``batch``
+        rows per short transaction (other writers get the lock between them); returns how
+        many rows left the table."""
+        before = clock() - older_than
+        done = 0
+        while True:
+            async with self.transaction() as conn:
+                moved = await compact(conn, before, batch)
+            done += moved
+            if moved < batch:
+                return done
+            await asyncio.sleep(0)
+
+    async def prune_edit_targets(self, *, older_than: float = EDIT_WINDOW_S) -> int:
+        """Forget the sent notifications of pieces published more than ``older_than`` seconds
+        ago (their broadcast keeps the counts), and the finished follow-ups of those pieces
+        (nothing can queue another for their messages); returns how many notifications."""
+        old = "SELECT piece_id FROM broadcasts WHERE created_at < ?"
+        since = clock() - older_than
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                f"DELETE FROM sent_messages WHERE piece_id IN ({old})", (since,)
+            )
+            await conn.execute(
+                f"DELETE FROM followups WHERE piece_id IN ({old}) AND state IN ('done', 'failed')",
+                (since,),
+            )
+            return max(cursor.rowcount, 0)
 
     async def _broadcasts(self, where: str, params: Sequence[object]) -> list[Broadcast]:
         rows = await self._fetchall(

@@ -34,7 +34,7 @@ CANCEL_PENDING = (
 )
 
 # an unsubscribing reader keeps getting the pieces that match what they follow
-KEEP_FOLLOWED = " AND id NOT IN (SELECT delivery_id FROM delivery_notes)"
+KEEP_FOLLOWED = " AND follow IS NULL"
 
 # not subscribed to everything, but still getting what they follow
 FOLLOWER = (

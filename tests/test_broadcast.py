@@ -357,3 +357,33 @@ async def test_stopping_mid_pause_keeps_every_delivery(rig: Rig) -> None:
     assert counts.sending == 0 and counts.pending >= 5
     assert counts.pending + counts.sent == 10
     assert counts.sent == len(rig.sends())
+
+
+async def test_the_broadcaster_compacts_what_finished_and_counts_stay_exact(rig: Rig) -> None:
+    readers = list(range(4001, 4021))
+    await rig.subscribe(*readers)
+    await rig.subscribe(4100, known=False)  # chat not found: unreachable
+    await rig.start(compact_after=0.0, compact_interval=0.05)
+    piece_id = await rig.publish()
+    await rig.until_done(piece_id)
+    await rig.emu.wait_until(lambda: any(p.finished for p in rig.progress))
+
+    async def rows() -> int:
+        row = await rig.repo._fetchone("SELECT count(*) FROM deliveries")
+        return int(row[0]) if row else -1
+
+    deadline = time.monotonic() + 10
+    while await rows():
+        assert time.monotonic() < deadline, "the outbox was not compacted"
+        await asyncio.sleep(0.05)
+    counts = await rig.repo.delivery_counts(piece_id)
+    assert (counts.sent, counts.unreachable, counts.remaining) == (20, 1, 0)
+    broadcast = await rig.repo.get_broadcast(piece_id)
+    assert broadcast is not None and broadcast.counts == counts and broadcast.total == 21
+    # each reader's notification is still there to be edited
+    targets = await rig.repo._fetchall(
+        "SELECT chat_id, message_id FROM sent_messages WHERE piece_id = ?", (piece_id,)
+    )
+    assert {int(r[0]): int(r[1]) for r in targets} == {
+        chat: rig.emu.messages(chat)[0].message_id for chat in readers
+    }

@@ -198,8 +198,7 @@ FLOOD = (DATA / "interviews" / "spring-flood-short.txt").read_bytes()
 
 async def _deliveries(repo: Repository, piece_id: int) -> dict[int, tuple[str | None, int | None]]:
     rows = await repo._fetchall(
-        "SELECT d.chat_id, n.follow, n.turn FROM deliveries d"
-        " LEFT JOIN delivery_notes n ON n.delivery_id = d.id WHERE d.piece_id = ?",
+        "SELECT chat_id, follow, turn FROM deliveries WHERE piece_id = ?",
         (piece_id,),
     )
     return {int(r[0]): (r[1], r[2]) for r in rows}

@@ -7,11 +7,17 @@ full answer; pages follow ``next_offset``; /search lists quotes with buttons to 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.domain.models import QuoteHit
+from bot.i18n import build_i18n
 from bot.publishing import prepare, publish
+from bot.views.quotes import INLINE_PAGE_BYTES, inline_results
 from storage import Repository
 from tests.fakegram import parse_html
 from tests.harness import Harness, running_bot
@@ -128,3 +134,62 @@ async def test_english_interview_is_found_by_other_word_forms(tmp_path: Path) ->
             assert results and quote in results[0]["title"], typed
             visible, _ = parse_html(results[0]["input_message_content"]["message_text"])
             assert visible.startswith(f"“{quote}") and "” — " in visible, visible
+
+
+async def test_a_full_inline_page_is_small_and_the_next_pages_follow(tmp_path: Path) -> None:
+    """Issue 16: a page of inline results is at most 40 KB as sent (it was 136 KB for 50), and
+    scrolling on with ``next_offset`` reaches every quote once, each still attributed."""
+    async with running_bot(tmp_path) as h:
+        offset, seen, pages = "", [], 0
+        while True:
+            query_id = await h.emu.inline_query(READER, "", offset=offset)
+            await h.emu.wait_until(lambda q=query_id: q in h.emu.inline_answers)
+            [call] = [
+                c
+                for c in h.emu.calls
+                if c.method.lower() == "answerinlinequery"
+                and str(c.params.get("inline_query_id")) == query_id
+            ]
+            sent = json.dumps(call.params, ensure_ascii=False, separators=(",", ":"))
+            assert len(sent.encode()) <= 40 * 1024
+            answer = h.emu.inline_answers[query_id]
+            results = answer["results"]
+            assert results, f"page {pages + 1} is empty"
+            for result in results:
+                visible, _ = parse_html(result["input_message_content"]["message_text"])
+                assert "» — Байкадам Курамаев, " in visible
+                assert "Байкадам Курамаев" in result["description"]
+                assert len(result["description"]) <= 80
+            seen += [r["id"] for r in results]
+            pages += 1
+            offset = answer.get("next_offset") or ""
+            if not offset:
+                break
+        assert pages >= 2, "the newest piece's quotes take more than one page"
+        assert len(seen) == len(set(seen)), "no quote is shown twice while paging"
+        assert len(seen) == len(await h.repo.top_quotes(1, 200))
+
+
+def test_long_quotes_fill_a_page_by_size_not_by_count() -> None:
+    """However long the quotes, one answer's results stay within the byte budget, and a page is
+    never empty (a quote longer than the budget is sent alone)."""
+    hit = QuoteHit(
+        quote_id=1,
+        piece_id=1,
+        turn_number=1,
+        text="Очень длинная цитата " * 160,
+        speaker="Байкадам Курамаев",
+        piece_title="Саммит C5+1",
+        published_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    hits = [replace(hit, quote_id=i) for i in range(1, 21)]
+    with build_i18n().context():
+        results = inline_results(hits, "interview_test_bot")
+        alone = inline_results(hits, "interview_test_bot", budget=100)
+    assert 1 <= len(results) < len(hits)
+    size = sum(
+        len(json.dumps(r.model_dump(exclude_none=True), ensure_ascii=False, default=str).encode())
+        for r in results
+    )
+    assert size <= INLINE_PAGE_BYTES
+    assert len(alone) == 1

@@ -7,6 +7,8 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from bot.domain.followups import EDIT_WINDOW_S
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
@@ -41,6 +43,11 @@ class BroadcastConfig:
     buffer_seconds: float = 1.0  # claimed work kept in memory, in seconds of sending
     progress_interval: float = 2.0
     commit_linger: float = 0.01  # gather outcomes this long into one commit
+    # finished deliveries are compacted this long after they finished, looked for this often;
+    # sent notifications stay editable (corrections, withdrawals) for edit_window seconds
+    compact_after: float = 600.0
+    compact_interval: float = 60.0
+    edit_window: float = EDIT_WINDOW_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod

@@ -16,6 +16,10 @@ Pipeline, all in the bot's event loop::
   finished while the previous commit ran goes into the next (no waiting for a batch to fill).
   No transaction is ever held across a send.
 * the **progress reporter** (``progress.py``) keeps the editor's message up to date.
+* the **compactor** keeps the outbox small: every ``compact_interval`` it folds deliveries that
+  finished ``compact_after`` ago into their broadcast's counters and edit targets
+  (``Outbox.compact_deliveries``, a few thousand rows per short transaction) and forgets the
+  edit targets of pieces older than ``edit_window``.
 
 Crash safety: only one broadcaster per database sends (``lock.py``: an exclusive ``flock``
 beside the database, released by the kernel when the process dies). On start it returns every
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -72,6 +77,7 @@ class Broadcaster:
         self._outstanding = 0  # claimed, outcome not yet committed
         self._wake = asyncio.Event()
         self._wake_followups = asyncio.Event()
+        self._wake_compactor = asyncio.Event()
         self._ready = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -89,6 +95,11 @@ class Broadcaster:
     @property
     def running(self) -> bool:
         return bool(self._tasks)
+
+    @property
+    def ready(self) -> bool:
+        """Holds the broadcast lock and sends (a running broadcaster without it stands by)."""
+        return self._ready.is_set()
 
     async def start(self, bot: Bot) -> None:
         """Start sending with ``bot``'s token and API server over a session of its own (a
@@ -113,6 +124,7 @@ class Broadcaster:
                 self._followups.run(self._ready, self._wake_followups, lambda: self._stopping),
                 name="broadcast-followups",
             ),
+            asyncio.create_task(self._compact_loop(), name="broadcast-compactor"),
         ]
         self.digests.open(bot)
         self._tasks.append(
@@ -146,8 +158,16 @@ class Broadcaster:
         self._stopping = True  # the loops finish what they are doing (no query cut short)
         self._wake.set()
         self._wake_followups.set()
+        self._wake_compactor.set()
         self._reporter.halt()
         self.digests.wake()
+        if not self._ready.is_set():
+            # standing by (another process holds the lock): once pickup has seen the stop,
+            # the loops still waiting for the lock have nothing in hand and end at once
+            await asyncio.wait(self._tasks[:1], timeout=grace)
+            if not self._ready.is_set():
+                for task in self._tasks[1:]:
+                    task.cancel()
         _done, late = await asyncio.wait(self._tasks, timeout=grace)
         for task in late:
             task.cancel()
@@ -187,7 +207,7 @@ class Broadcaster:
 
     async def _pickup_loop(self) -> None:
         warned = False
-        while not self._lock.acquire():
+        while not self._lock.acquire(note=f"pid {os.getpid()}"):
             if not warned:
                 logger.warning(
                     "Another process is broadcasting from %s; waiting for it to stop",
@@ -241,6 +261,26 @@ class Broadcaster:
         if released:
             logger.info("Published scheduled pieces %s", released)
             self._reporter.poke()
+
+    # -- keeping the outbox small --------------------------------------------------------------
+
+    async def _compact_loop(self) -> None:
+        await self._ready.wait()
+        while not self._stopping:
+            try:
+                compacted = await self.repo.compact_deliveries(older_than=self.config.compact_after)
+                pruned = await self.repo.prune_edit_targets(older_than=self.config.edit_window)
+            except Exception:
+                logger.exception("Could not compact the outbox; trying again later")
+            else:
+                if compacted or pruned:
+                    logger.info(
+                        "Outbox compacted: %d finished deliveries folded into counters,"
+                        " %d edit targets past the edit window dropped",
+                        compacted,
+                        pruned,
+                    )
+            await nap(self._wake_compactor, self.config.compact_interval)
 
     # -- sending ------------------------------------------------------------------------------
 

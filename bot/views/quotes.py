@@ -16,6 +16,7 @@ from aiogram.types import (
     InlineQueryResultUnion,
     InputTextMessageContent,
 )
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import quote_marks, shorten
@@ -30,7 +31,11 @@ from bot.views.render import Block, escape, render
 
 CONTENT_LOCALE = DEFAULT_LOCALE  # the language of the published pieces
 TITLE_CHARS = 100
-DESCRIPTION_CHARS = 120
+DESCRIPTION_CHARS = 80
+# the results of one inline answer, in bytes of UTF-8 JSON: with the request around them a full
+# page stays under 40 KB (50 results at 1 KB each made 136 KB requests, re-sent on each keystroke)
+INLINE_PAGE_BYTES = 36_000
+ARTICLE_OVERHEAD = 200  # the JSON around an article's texts: keys, type, id, parse mode
 QUOTE_CHARS = 3500  # a sentence this long is cut: the message must stay under 4096
 LIST_QUOTE_CHARS = 300
 ECHO_CHARS = 60
@@ -53,38 +58,57 @@ def quote_message(hit: QuoteHit) -> str:
     return f"{_quoted(shorten(hit.text, QUOTE_CHARS))} — {escape(attribution(hit))}"
 
 
-def inline_results(hits: list[QuoteHit], bot_username: str) -> list[InlineQueryResultUnion]:
-    """One article per quote: the quote as title, who said it where as description; it sends
-    ``quote_message`` with a button that opens the full answer in the bot."""
+def inline_results(
+    hits: list[QuoteHit], bot_username: str, *, budget: int = INLINE_PAGE_BYTES
+) -> list[InlineQueryResultUnion]:
+    """One article per quote, in order, as many as fit in ``budget`` bytes (at least one): the
+    quote as title, who said it where as description; it sends ``quote_message`` with a button
+    that opens the full answer in the bot. The caller pages on from ``len(results)``."""
     labels = (_("Full answer", locale=CONTENT_LOCALE), _("answer {n}", locale=CONTENT_LOCALE))
-    return [_article(hit, bot_username, labels) for hit in hits]
+    results: list[InlineQueryResultUnion] = []
+    used = 0
+    for hit in hits:
+        article, size = _article(hit, bot_username, labels)
+        if results and used + size > budget:
+            break
+        results.append(article)
+        used += size
+    return results
 
 
 @lru_cache(maxsize=2048)
-def _article(hit: QuoteHit, bot_username: str, labels: tuple[str, str]) -> InlineQueryResultArticle:
-    """Cached: consecutive keystrokes of a query mostly show the same quotes again, and quotes
-    never change once published."""
+def _article(
+    hit: QuoteHit, bot_username: str, labels: tuple[str, str]
+) -> tuple[InlineQueryResultArticle, int]:
+    """The article and its size as sent (UTF-8 JSON). Cached: consecutive keystrokes of a query
+    mostly show the same quotes again, and quotes never change once published."""
     full_answer, answer_n = labels
-    return InlineQueryResultArticle(
+    where = answer_n.format(n=hit.turn_number) + f" · {hit.piece_title}"
+    title = shorten(hit.text, TITLE_CHARS) or "…"
+    description = shorten(f"{hit.speaker} · {where}" if hit.speaker else where, DESCRIPTION_CHARS)
+    message = quote_message(hit)
+    link = answer_link(bot_username, hit.piece_id, hit.turn_number)
+    article = InlineQueryResultArticle(
         id=str(hit.quote_id),
-        title=shorten(hit.text, TITLE_CHARS) or "…",
-        description=shorten(
-            f"{hit.speaker or hit.piece_title} · {answer_n.format(n=hit.turn_number)}"
-            f" · {hit.piece_title}",
-            DESCRIPTION_CHARS,
-        ),
-        input_message_content=InputTextMessageContent(
-            message_text=quote_message(hit), parse_mode="HTML"
-        ),
-        reply_markup=markup(
-            [url_button(full_answer, answer_link(bot_username, hit.piece_id, hit.turn_number))]
-        ),
+        title=title,
+        description=description,
+        input_message_content=InputTextMessageContent(message_text=message, parse_mode="HTML"),
+        reply_markup=markup([url_button(full_answer, link)]),
     )
+    texts = (article.id, title, description, message, full_answer, link)
+    return article, ARTICLE_OVERHEAD + sum(len(text.encode()) for text in texts)
 
 
 def search_screen(query: str, hits: list[QuoteHit]) -> Screen:
     """The /search listing: numbered quotes with speaker and answer number, and a button per
-    quote that opens its answer."""
+    quote that opens its answer. Rendered once per query, quotes and language: during a news
+    spike many readers search the same name."""
+    i18n = I18n.get_current(no_error=True)
+    return _search_screen(query, tuple(hits), i18n.current_locale if i18n is not None else "")
+
+
+@lru_cache(maxsize=256)
+def _search_screen(query: str, hits: tuple[QuoteHit, ...], locale: str) -> Screen:
     blocks = [Block(_("Quotes for «{query}»:").format(query=_echo(query)), "b")]
     buttons = []
     for i, hit in enumerate(hits, start=1):

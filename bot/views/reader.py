@@ -7,8 +7,10 @@ strings go through gettext (``_``) and are translated by the reader's Telegram l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.language import shorten
@@ -26,6 +28,7 @@ QUESTIONS_PER_PAGE = 8
 PIECES_PER_PAGE = 8
 BUTTON_CHARS = 60
 LIST_QUESTION_CHARS = 220
+SCREEN_CACHE = 512  # rendered screens kept (summary, question pages, answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,60 @@ def _header(piece: Piece) -> list[Block]:
     return blocks
 
 
+class _Same:
+    """A piece compared by identity. Storage hands out the same ``Piece`` object until the
+    piece changes (a correction, a withdrawal: then a new object), so a screen rendered for
+    this object is the screen for the piece as it is; and hashing it reads none of its text."""
+
+    __slots__ = ("piece",)
+
+    def __init__(self, piece: Piece) -> None:
+        self.piece = piece
+
+    def __hash__(self) -> int:
+        return id(self.piece)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.piece is self.piece
+
+
+@lru_cache(maxsize=SCREEN_CACHE)
+def _screen(kind: str, same: _Same, argument: View | int, locale: str) -> Screen | None:
+    """Screens of a piece are pure functions of the piece, what is asked and the reader's
+    language, and readers ask for the same few during a news spike: each is rendered once (a
+    screen is never changed after it is made)."""
+    if kind == "summary":
+        return _summary_screen(same.piece, View(str(argument)))
+    if kind == "questions":
+        return _questions_screen(same.piece, int(argument))
+    return _answer_screen(same.piece, int(argument))
+
+
+def _locale() -> str:
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n is not None else ""
+
+
 def summary_screen(piece: Piece, view: View = View.SUMMARY) -> Screen:
+    screen = _screen("summary", _Same(piece), view, _locale())
+    assert screen is not None
+    return screen
+
+
+def questions_screen(piece: Piece, page: int = 0) -> Screen:
+    pages = page_count(len(piece.turns), QUESTIONS_PER_PAGE)
+    screen = _screen("questions", _Same(piece), min(max(page, 0), pages - 1), _locale())
+    assert screen is not None
+    return screen
+
+
+def answer_screen(piece: Piece, number: int) -> Screen | None:
+    if piece.turn(number) is None:
+        return None
+    return _screen("answer", _Same(piece), number, _locale())
+
+
+def _summary_screen(piece: Piece, view: View) -> Screen:
     summary = piece.summary
     sentences = {
         View.SUMMARY_SHORT: summary.short,
@@ -159,7 +215,7 @@ def page_count(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
 
-def questions_screen(piece: Piece, page: int = 0) -> Screen:
+def _questions_screen(piece: Piece, page: int) -> Screen:
     pages = page_count(len(piece.turns), QUESTIONS_PER_PAGE)
     page = min(max(page, 0), pages - 1)
     first = page * QUESTIONS_PER_PAGE
@@ -198,7 +254,7 @@ def questions_screen(piece: Piece, page: int = 0) -> Screen:
     return Screen(render(blocks)[:1], keyboard)
 
 
-def answer_screen(piece: Piece, number: int) -> Screen | None:
+def _answer_screen(piece: Piece, number: int) -> Screen | None:
     turn = piece.turn(number)
     if turn is None:
         return None
