@@ -206,6 +206,12 @@ def test_new_pieces_carry_their_key_figure(summaries):
         assert figure in " ".join(summaries[name][1].text), name
 
 
+def test_the_short_summary_forwards_the_cost(summaries):
+    """`/summary short` is the news and the answer's weightiest fact: an amount of money first."""
+    assert "90 миллионов долларов" in " ".join(summaries["solar-plant-zhanatas"][1].short)
+    assert "96 миллиардов тенге" in " ".join(summaries["hospital-shymkent-labels"][1].short)
+
+
 def test_a_bare_no_comes_with_its_reason(summaries):
     _interview, summary = summaries["airport-shymkent-terminal"]
     assert summary.gists[4].startswith("Нет. Аэропортовые сборы зафиксированы")

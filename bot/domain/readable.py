@@ -186,6 +186,11 @@ _MONEY = re.compile(
 )
 
 
+def money(sentence: str) -> bool:
+    """Does the sentence name an amount of money (the figure a reader forwards first)?"""
+    return _MONEY.search(sentence) is not None
+
+
 def information(sentence: str) -> float:
     """A weighted count of what the sentence tells: amounts of money weigh most, then figures
     with units, bare numbers and years, dates, named organisations, places and people."""

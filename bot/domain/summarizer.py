@@ -47,6 +47,7 @@ from bot.domain.readable import (
     answers_kind,
     depends,
     information,
+    money,
     question_kinds,
     repair,
 )
@@ -821,7 +822,10 @@ def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summar
     short_budget = Budget(2, SHORT_MAX_CHARS, per_turn=1, max_lead=1)
     short_lead = opening(sentences, settings, topic, vectors, SHORT_MAX_CHARS - 100)
     short_relevance = (
-        {i: r * (0.5 + informative(sentences[i])) for i, r in relevance.items()}
+        {
+            i: r * (0.5 + informative(sentences[i])) * (1.5 if money(sentences[i].text) else 1.0)
+            for i, r in relevance.items()
+        }
         if settings.facts
         else relevance
     )
