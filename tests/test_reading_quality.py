@@ -63,6 +63,9 @@ def summaries() -> dict[str, tuple[Interview, object]]:
         ("Да, компенсации получили 5,8 тысячи семей.", "Компенсации получили 5,8 тысячи семей."),
         ("Нет данных о том, сколько семей уехало.", "Нет данных о том, сколько семей уехало."),
         ("No one knows when the line opens.", "No one knows when the line opens."),
+        ("That's why the line goes to the airport.", "The line goes to the airport."),
+        ("К тому же, цены на жильё вырастут ещё.", "Цены на жильё вырастут ещё."),
+        ("Правда в том, что цены вырастут.", "Правда в том, что цены вырастут."),
         (
             "Because the old turnstiles cannot read bank cards.",
             "The old turnstiles cannot read bank cards.",

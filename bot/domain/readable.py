@@ -30,21 +30,25 @@ _RU_CONNECTIVES = (
     "словом", "зато", "причем", "причём", "притом", "плюс", "значит", "разумеется",
     "безусловно", "естественно", "во-первых", "во-вторых", "в-третьих", "наконец", "ещё", "еще",
     "но", "а", "и", "да и", "ведь", "например", "к примеру", "потому что", "потому, что",
+    "к тому же", "вдобавок", "опять же", "в частности", "всё-таки", "все-таки",
 )
 _EN_CONNECTIVES = (
     "that is why", "this is why", "which is why", "on the other hand", "in other words",
     "at the same time", "of course", "in fact", "as a result", "after all", "and so",
     "so", "therefore", "but", "and", "also", "still", "besides", "however", "moreover", "well",
     "yet", "thus", "anyway", "actually", "first", "second", "third", "finally", "plus",
-    "for example", "for instance", "because",
+    "for example", "for instance", "because", "that's why", "this is why", "that's because",
+    "this is because", "that is because", "in addition", "furthermore", "meanwhile", "indeed",
+    "in particular", "that said",
 )
 # fmt: on
 _CONNECTIVE = re.compile(
     r"^(?:"
     + "|".join(re.escape(c) for c in sorted(_RU_CONNECTIVES + _EN_CONNECTIVES, key=len)[::-1])
     + r")(?:\s*[,:]\s*|\s+)"
-    # a reply's "Да," / "Нет," / "Yes," / "No," (with its comma: "Нет данных…" keeps its "Нет")
-    + r"|^(?:да|нет|yes|no)\s*,\s*",
+    # a reply's "Да," / "Нет," / "Yes," / "No," and "Правда," with their comma ("Нет данных…",
+    # "Правда в том, что…" keep theirs)
+    + r"|^(?:да|нет|yes|no|правда)\s*,\s*",
     re.IGNORECASE,
 )
 # Openers that tie the sentence to the one before and cannot be dropped: a pronoun or a
