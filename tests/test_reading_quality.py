@@ -92,6 +92,8 @@ def test_a_leading_connective_is_dropped_and_the_sentence_recapitalised(sentence
         ("For them the proton beam is much gentler than radiation.", True),
         ("The old turnstiles were bought in 2011 and their readers fail.", False),
         ("Растёт число иностранцев: в 2026 году их было около 180 тысяч.", False),
+        ("Чтобы это не повторилось, в Петропавловске наращивают дамбу.", True),
+        ("Центральная Азия — это почти 80 миллионов человек.", False),
     ],
 )
 def test_dependent_sentences_are_told_apart(sentence, dependent):

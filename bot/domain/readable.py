@@ -124,13 +124,21 @@ def refers_back(sentence: str) -> bool:
     return False
 
 
+# "Чтобы это не повторилось, …", "Всё это…": "это" among the first words stands for what was
+# said before ("Азия — это…" has a dash before it and defines instead).
+_THIS_EARLY = re.compile(r"^(?:[А-Яа-яЁё]+\s+){1,2}это\b", re.IGNORECASE)
+
+
 def depends(sentence: str) -> bool:
     """Does the sentence, once repaired, still need the previous one (a pronoun subject, a
     demonstrative among its first words, a pronoun for something named before in its first
     clause)?"""
     text = repair(sentence).lstrip(_OPEN_MARKS)
     return (
-        _DEPENDENT.match(text) is not None or _POINTING.match(text) is not None or refers_back(text)
+        _DEPENDENT.match(text) is not None
+        or _POINTING.match(text) is not None
+        or refers_back(text)
+        or _THIS_EARLY.match(text) is not None
     )
 
 
