@@ -29,20 +29,26 @@ _RU_CONNECTIVES = (
     "поэтому", "однако", "также", "впрочем", "итак", "конечно", "кстати", "собственно",
     "словом", "зато", "причем", "причём", "притом", "плюс", "значит", "разумеется",
     "безусловно", "естественно", "во-первых", "во-вторых", "в-третьих", "наконец", "ещё", "еще",
-    "но", "а", "и", "да и", "ведь", "например", "к примеру",
+    "но", "а", "и", "да и", "ведь", "например", "к примеру", "потому что", "потому, что",
+    "к тому же", "вдобавок", "опять же", "в частности", "всё-таки", "все-таки",
 )
 _EN_CONNECTIVES = (
     "that is why", "this is why", "which is why", "on the other hand", "in other words",
     "at the same time", "of course", "in fact", "as a result", "after all", "and so",
     "so", "therefore", "but", "and", "also", "still", "besides", "however", "moreover", "well",
     "yet", "thus", "anyway", "actually", "first", "second", "third", "finally", "plus",
-    "for example", "for instance",
+    "for example", "for instance", "because", "that's why", "this is why", "that's because",
+    "this is because", "that is because", "in addition", "furthermore", "meanwhile", "indeed",
+    "in particular", "that said",
 )
 # fmt: on
 _CONNECTIVE = re.compile(
     r"^(?:"
     + "|".join(re.escape(c) for c in sorted(_RU_CONNECTIVES + _EN_CONNECTIVES, key=len)[::-1])
-    + r")(?:\s*[,:]\s*|\s+)",
+    + r")(?:\s*[,:]\s*|\s+)"
+    # a reply's "Да," / "Нет," / "Yes," / "No," and "Правда," with their comma ("Нет данных…",
+    # "Правда в том, что…" keep theirs)
+    + r"|^(?:да|нет|yes|no|правда)\s*,\s*",
     re.IGNORECASE,
 )
 # Openers that tie the sentence to the one before and cannot be dropped: a pronoun or a
@@ -93,11 +99,47 @@ _POINTING = re.compile(
 )
 
 
+# A third-person pronoun standing for a thing named before ("…мы сократим её до 12 часов",
+# "Среди них —", "For them…"); "его/её/их" before a noun or an adjective is a possessive, whose
+# owner is usually in the same sentence ("their readers"), and does not count.
+_OBJECT_PRONOUN = re.compile(
+    r"\b(?:него|неё|нее|них|нему|ней|ним|ему|ей|им|он|она|оно|они|them|they|him)\b", re.I
+)
+_POSSESSIVE_OR_OBJECT = re.compile(r"\b(?:его|её|ее|их)\s+(\w+)", re.IGNORECASE)
+
+
+def refers_back(sentence: str) -> bool:
+    """Does the first clause of the sentence hold a pronoun for something said before it?"""
+    clause = re.split(r"[,;:—–]|\s-\s", repair(sentence).lstrip(_OPEN_MARKS), maxsplit=1)[0]
+    if _OBJECT_PRONOUN.search(clause):
+        return True
+    for match in _POSSESSIVE_OR_OBJECT.finditer(clause):
+        following = match.group(1).lower()
+        if not any("а" <= ch <= "я" for ch in following):
+            continue
+        from bot.domain.language import morph  # pymorphy3 loads lazily, once
+
+        if morph().parse(following)[0].tag.POS not in ("NOUN", "ADJF", "PRTF", "NUMR"):
+            return True
+    return False
+
+
+# "Чтобы это не повторилось, …", "Всё это…": "это" among the first words stands for what was
+# said before ("Азия — это…" has a dash before it and defines instead).
+_THIS_EARLY = re.compile(r"^(?:[А-Яа-яЁё]+\s+){1,2}это\b", re.IGNORECASE)
+
+
 def depends(sentence: str) -> bool:
     """Does the sentence, once repaired, still need the previous one (a pronoun subject, a
-    demonstrative among its first words)?"""
+    demonstrative among its first words, a pronoun for something named before in its first
+    clause)?"""
     text = repair(sentence).lstrip(_OPEN_MARKS)
-    return _DEPENDENT.match(text) is not None or _POINTING.match(text) is not None
+    return (
+        _DEPENDENT.match(text) is not None
+        or _POINTING.match(text) is not None
+        or refers_back(text)
+        or _THIS_EARLY.match(text) is not None
+    )
 
 
 # -- facts ---------------------------------------------------------------------------------------
@@ -156,6 +198,11 @@ _MONEY = re.compile(
 )
 
 
+def money(sentence: str) -> bool:
+    """Does the sentence name an amount of money (the figure a reader forwards first)?"""
+    return _MONEY.search(sentence) is not None
+
+
 def information(sentence: str) -> float:
     """A weighted count of what the sentence tells: amounts of money weigh most, then figures
     with units, bare numbers and years, dates, named organisations, places and people."""
@@ -196,14 +243,18 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         Kind.AMOUNT,
         re.compile(
-            r"\b(?:сколько\s+(?:стои|стоил|будет стоить|денег|заплат|потрат|вложил|обош)|"
-            r"во сколько|во что обош|стоимост|how much\b.*\b(?:cost|pay|spend)|cost)\w*",
+            r"\b(?:сколько\s+(?:\w+\s+)?(?:стои|стоил|будет стоить|денег|заплат|потрат|вложил|обош)|"
+            r"во сколько|во что обош|стоимост|how much\b.*?\b(?:cost|pay|spend)|cost)\w*",
             re.IGNORECASE,
         ),
     ),
     (
         Kind.NUMBER,
-        re.compile(r"\b(?:сколько|на сколько|насколько|how many|how much|какая доля)\b", re.I),
+        re.compile(
+            r"\b(?:сколько|скольк(?:им|их|ими)|на сколько|насколько|how many|how much|"
+            r"какая доля)\b",
+            re.I,
+        ),
     ),
     (
         Kind.PERSON,
@@ -230,13 +281,25 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
 def question_kinds(question: str) -> tuple[Kind, ...]:
     """Every kind a question asks for, in the order listed (a question may ask two things:
     "Сколько стоил проект и кто его финансировал?" → amount, number, person)."""
-    kinds = tuple(kind for kind, pattern in _KIND_PATTERNS if pattern.search(question))
-    return kinds or (Kind.OTHER,)
+    kinds: list[Kind] = []
+    rest = question
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(rest):
+            kinds.append(kind)
+            if kind is Kind.AMOUNT:  # "сколько стоит" asks for money, not for any number
+                rest = pattern.sub(" ", rest)
+    return tuple(kinds) or (Kind.OTHER,)
 
 
 _REASON = re.compile(
     r"\b(?:потому что|потому, что|поскольку|так как|из-за|причин|because|due to|since|"
     r"reason|благодаря|связано с)\w*",
+    re.IGNORECASE,
+)
+_PEOPLE = re.compile(
+    r"\b(?:люд(?:и|ей|ям|ьми)|человек|жител\w*|пенсионер\w*|молод[аеоы]\w*|дет(?:и|ей|ям)|"
+    r"студент\w*|школьник\w*|семь(?:и|ей|ям)|сотрудник\w*|специалист\w*|врач\w*|"
+    r"people|residents|pensioners|children|families|students|staff|workers)\b",
     re.IGNORECASE,
 )
 _PLACE_WORDS = re.compile(
@@ -253,7 +316,9 @@ def answers_kind(kind: Kind, sentence: str) -> float:
     if kind is Kind.PERSON:
         found = facts(sentence)
         named = [f for f in found if not any(ch.isdigit() for ch in f)]
-        return min(1.0, 0.5 * len(named))
+        # "кто чаще становится жертвой?" is answered by a group of people as well as by names
+        group = 0.5 if _PEOPLE.search(sentence) else 0.0
+        return min(1.0, max(group, 0.5 * len(named)))
     if kind is Kind.TIME:
         return (
             1.0

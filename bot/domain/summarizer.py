@@ -14,6 +14,10 @@ Method (the evidence is in docs/summaries.md):
    credits are never chosen; sentences carrying little (``Это очень важное событие.``), leaning
    on the previous one (``Поэтому…``) or announcing the talk (``X рассказал, почему…``) are
    held back.
+   Relevance is centrality, how much the headline and the lead point to the sentence (on the
+   scale of the most pointed one) and its facts (``readable.information``), 0.35/0.30/0.35;
+   the opening is the lead's most informative statement, the lead's other factual statements
+   after it are seeded, a "То есть…" restatement weighs less.
 5. Selection is MMR (relevance minus redundancy with what is already chosen), at most one
    sentence per answer while there are turns to spare, within a sentence and character budget,
    then put back in document order. Sentences are returned whole, exactly as written.
@@ -47,6 +51,7 @@ from bot.domain.readable import (
     answers_kind,
     depends,
     information,
+    money,
     question_kinds,
     repair,
 )
@@ -80,12 +85,16 @@ class Method:
     anaphora_penalty: float = 0.6
     announcement_penalty: float = 0.5
     facts: bool = True  # figures, amounts, dates and names weigh in; the lead's topic too
-    centrality_weight: float = 0.45
-    topic_weight: float = 0.25  # similarity to the title and the lead (what the piece is about)
-    facts_weight: float = 0.30
+    centrality_weight: float = 0.35
+    topic_weight: float = 0.30  # similarity to the title and the lead (what the piece is about)
+    facts_weight: float = 0.35
     answer_weight: float = 0.0  # an answer sentence that answers its own question
     factless_penalty: float = 0.0  # a sentence with no figure, date or name at all
     repair: bool = True  # leading connectives dropped, dependent sentences kept with their own
+    restatement_penalty: float = 0.6  # "То есть…" restates the sentence before it
+    pointed_scaled: bool = True  # headline/lead pointing on the scale of the most pointed one
+    lead_seed: int = 2  # up to this many lead statements full of facts open the summary
+    lead_seed_info: float = 0.5  # how full of facts (``informative``) a seeded lead sentence is
 
 
 DEFAULT_METHOD = Method()
@@ -164,7 +173,8 @@ _SPEECH_VERB = re.compile(
 )
 _ANNOUNCES = re.compile(
     r"(?:,\s*(?:почему|зачем|как|что|чем|чего|когда|где|куда|откуда|сколько|какие|какой|какая|"
-    r"каким|каких|кто|во что|стоит ли|нужно ли|можно ли)\b|\bо том\b|\bна вопросы\b|\bв интервью\b|"
+    r"каким|каких|кто|во что|стоит ли|нужно ли|можно ли)\b|,\s*[а-яё]+\s+ли\b|\bwhether\b|"
+    r"\bо том\b|\bна вопросы\b|\bв интервью\b|"
     r"^О\s|"
     r"\b(?:about|how|why|what)\b|\bо\s)",
     re.IGNORECASE,
@@ -244,14 +254,14 @@ _PERSONAL = frozenset(
 )
 
 
-def leans_back(sentence: Sentence) -> bool:
+def leans_back(sentence: Sentence, under_question: bool = False) -> bool:
     """Does the sentence need the one before it (or the question) to be understood, even with
     its leading connective dropped?
 
     A pronoun or demonstrative subject ("Это…", "That has…"), a list continued ("Вторая
     причина…"), a personal pronoun among the first words ("Напрямую зерна он пока не касается" —
     who is "он"?), or an answer that starts with an infinitive, the elliptic reply to a question
-    ("Исходить из того, что…").
+    ("Исходить из того, что…"), unless ``under_question``: a gist is shown under its question.
     """
     text = (sentence.readable or sentence.text).lstrip('—–-«"“( ')
     if sentence.dependent or _CONTINUES.match(text):
@@ -259,6 +269,8 @@ def leans_back(sentence: Sentence) -> bool:
     tokens = re.findall(r"[А-Яа-яЁёA-Za-z]+", text)
     if any(word.lower() in _PERSONAL for word in tokens[:4]):
         return True
+    if under_question:  # "Что делать?" — "Застраховать дом…" reads right under its question
+        return False
     return sentence.section == "answer" and bool(tokens) and _is_infinitive(tokens[0].lower())
 
 
@@ -273,12 +285,21 @@ def substance(sentence: Sentence, settings: Method) -> float:
     """How much a sentence says on its own: thin, dependent or announcing ones score below 1."""
     if not settings.priors:
         return 1.0
-    factor = min(1.0, len(set(sentence.terms)) / FULL_TERMS)
+    # a short sentence full of facts ("Общая стоимость — около 190 миллиардов тенге.") is not thin
+    factor = min(1.0, (len(set(sentence.terms)) + sentence.info) / FULL_TERMS)
     if sentence.dependent:
         factor *= settings.anaphora_penalty
     if announces(sentence):
         factor *= settings.announcement_penalty
+    if _RESTATES.match(sentence.text.lstrip('—–-«"“( ')):
+        factor *= settings.restatement_penalty
     return factor
+
+
+# "То есть…", "In other words…": the sentence restates the one before it, which says it first.
+_RESTATES = re.compile(
+    r"(?:то есть|иными словами|другими словами|in other words|that is,|that means)\b", re.I
+)
 
 
 def informative(sentence: Sentence) -> float:
@@ -398,8 +419,8 @@ def _order(sentence: Sentence) -> int:
 
 
 def target_sentences(candidates: int) -> int:
-    """3 for short pieces, up to 5 for longer ones: about a third of the candidate sentences."""
-    return max(SUMMARY_MIN_SENTENCES, min(SUMMARY_MAX_SENTENCES, round(candidates / 3)))
+    """3 for short pieces, up to 5 for longer ones: about three in eight candidate sentences."""
+    return max(SUMMARY_MIN_SENTENCES, min(SUMMARY_MAX_SENTENCES, round(candidates / 2.75)))
 
 
 def select(
@@ -502,6 +523,23 @@ def opening(
     return [max(lead, key=value)]
 
 
+def seeded(first: list[Sentence], pool: list[Sentence], settings: Method) -> list[Sentence]:
+    """The opening and the lead's statements after it that are full of facts (not announcing
+    the talk), up to ``lead_seed``: on news the lead carries what happened, as Lead-3 shows, and
+    the answers fill in the rest. The opening stays the first sentence."""
+    if not settings.priors or not settings.facts or not first:
+        return first
+    extra = [
+        s
+        for s in pool
+        if s.section == "lead"
+        and s.index > first[0].index  # the opening stays first
+        and informative(s) >= settings.lead_seed_info
+        and not announces(s)
+    ]
+    return sorted(first + extra[: max(0, settings.lead_seed - len(first))], key=_order)
+
+
 def topic_vector(interview: Interview, sentences: list[Sentence], vectors: list[Vector]) -> Vector:
     """What the headline and the lead are about: the sum of their sentence vectors, unit length."""
     topic: Vector = {}
@@ -575,10 +613,18 @@ def gist(
         return ""
     statements = [s for s in answer if not is_question(s.text)] or answer
     if settings.priors:
-        standing = [s for s in statements if not leans_back(s) and len(set(s.terms)) >= 2]
+        standing = [s for s in statements if not leans_back(s, True) and len(set(s.terms)) >= 2]
         statements = standing or statements[:1]
     asked = asked_terms(question)
     kinds = question_kinds(question)
+    # "Подорожают ли билеты?" — "Нет. Аэропортовые сборы…": a bare yes or no opens the gist
+    reply = answer[0].text.strip().lstrip("—–- ")
+    bare_reply = (
+        Kind.YES_NO in kinds
+        and len(words(reply)) <= 2
+        and answers_kind(Kind.YES_NO, reply) > 0
+        and not is_question(reply)
+    )
 
     def value(sentence: Sentence) -> float:
         if not settings.facts:
@@ -595,13 +641,62 @@ def gist(
         return score * thin * fits * (0.7 if sentence.dependent else 1.0)
 
     best = max(statements, key=value)
+    if bare_reply and len(answer) > 1 and answer[1] in statements:
+        best = answer[1]  # the yes or no, then the sentence that says why
     text = best.readable if settings.repair and best.readable else best.text
+    if Kind.YES_NO in kinds and answers_kind(Kind.YES_NO, best.text.lstrip("—–- ")):
+        text = best.text.strip().lstrip("—–- ")  # under "Будет ли…?" the "Да," is the answer
+    elif bare_reply and best is answer[1]:
+        text = f"{reply} {best.text.strip()}"
+    elif settings.facts and len(kinds) > 1:
+        text = _both_parts(text, best, answer, kinds)
     return shorten(text, GIST_MAX_CHARS, at_clause=True)
 
 
+def _both_parts(text: str, best: Sentence, answer: list[Sentence], kinds: Sequence[Kind]) -> str:
+    """ "Сколько стоит завод и кто его строит?" — "Стоимость проекта — 110 миллиардов тенге.
+    Строит China Energy…": when the best sentence answers the second part only and the sentence
+    right before it answers the first, the gist shows both (they are adjacent in the answer)."""
+    first = kinds[0]
+    if answers_kind(first, best.text) >= 0.5:
+        return text
+    position = answer.index(best)
+    before = answer[position - 1] if position > 0 else None
+    if (
+        before is None
+        or before.paragraph != best.paragraph
+        or before.dependent
+        or is_question(before.text)
+        or answers_kind(first, before.text) < 1.0
+        or len(before.text) + len(best.text) > GIST_MAX_CHARS * 1.3
+    ):
+        return text
+    return f"{before.readable or before.text} {best.text.strip()}"
+
+
 def asked_terms(question: str) -> frozenset[str]:
-    """The question's content lemmas, interrogatives left out."""
-    return frozenset(content_terms(question)) - _QUESTION_TERMS
+    """The question's content lemmas, interrogatives and the address ("Гульнара Ахметовна, …",
+    "Магжан, …") left out."""
+    text = question.strip().lstrip("—–- ")
+    address = _ADDRESS.match(text)
+    if address and all(_is_name(word) for word in address.group(1).split()):
+        text = text[address.end() :]
+    return frozenset(content_terms(text)) - _QUESTION_TERMS
+
+
+# A question opening on the interviewee's name (and patronymic), then a comma.
+_ADDRESS = re.compile(r"^((?:[A-ZА-ЯЁ][a-zа-яё]+\s+){0,2}[A-ZА-ЯЁ][a-zа-яё]+),\s+")
+
+
+@lru_cache(maxsize=10_000)
+def _is_name(word: str) -> bool:
+    """A first name, patronymic or surname ("Гульнара", "Ахметовна"; an English capitalised
+    word that is not a stop word: "Aliya")."""
+    low = word.lower()
+    if not any("а" <= ch <= "я" for ch in low.replace("ё", "е")):
+        return low not in ENGLISH_STOPWORDS and low not in _QUESTION_TERMS
+    tag = morph().parse(word)[0].tag
+    return any(mark in tag for mark in ("Name", "Patr", "Surn"))
 
 
 def answering(sentence: Sentence, asked: frozenset[str], kinds: Sequence[Kind]) -> float:
@@ -681,12 +776,19 @@ def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summar
     title = {t: 1.0 for t in content_terms(interview.title)}
     title_norm = math.sqrt(len(title)) or 1.0
 
-    def pointed(sentence: Sentence) -> float:
+    def raw_pointed(sentence: Sentence) -> float:
         """How much the headline and the lead point to the sentence (a lead sentence is part of
         the lead, so only the headline counts for it)."""
         if sentence.section == "lead":
             return dot(vectors[sentence.index], title) / title_norm
         return dot(vectors[sentence.index], topic)
+
+    raw = {s.index: raw_pointed(s) for s in pool}
+    # on the scale of the most pointed sentence, as centrality is on the most central one
+    top_pointed = max(raw.values(), default=0.0) or 1.0
+
+    def pointed(sentence: Sentence) -> float:
+        return raw[sentence.index] / top_pointed if settings.pointed_scaled else raw[sentence.index]
 
     questions = {turn.number: turn.question_text for turn in interview.turns}
     asks = {n: (asked_terms(q), question_kinds(q)) for n, q in questions.items()}
@@ -715,7 +817,7 @@ def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summar
 
     size = target_sentences(len(pool))
     budget = Budget(size, SUMMARY_MAX_CHARS, per_turn=1, max_lead=size // 2)
-    first = opening(sentences, settings, topic, vectors)
+    first = seeded(opening(sentences, settings, topic, vectors), pool, settings)
     text = select(pool, relevance, vectors, budget, settings, first)
     if settings.repair:
         text = attach_dependents(text, sentences, SUMMARY_MAX_CHARS, SUMMARY_MAX_SENTENCES)
@@ -724,7 +826,10 @@ def summarize(interview: Interview, settings: Method = DEFAULT_METHOD) -> Summar
     short_budget = Budget(2, SHORT_MAX_CHARS, per_turn=1, max_lead=1)
     short_lead = opening(sentences, settings, topic, vectors, SHORT_MAX_CHARS - 100)
     short_relevance = (
-        {i: r * (0.5 + informative(sentences[i])) for i, r in relevance.items()}
+        {
+            i: r * (0.5 + informative(sentences[i])) * (1.5 if money(sentences[i].text) else 1.0)
+            for i, r in relevance.items()
+        }
         if settings.facts
         else relevance
     )
