@@ -211,8 +211,12 @@ def mid_thought(summary: Sequence[str], interview: Interview) -> int:
 
 def gists_answering(interview: Interview, path: Path) -> tuple[int, int, list[str]]:
     """Gists holding what their question asks for, per the ``.gists.json`` expectations."""
+    return score_gists(summarize(interview).gists, path)
+
+
+def score_gists(gists: Sequence[str], path: Path) -> tuple[int, int, list[str]]:
+    """(gists that answer, gists expected, the misses) against ``path``'s expectations."""
     expected = json.loads(path.read_text(encoding="utf-8"))["turns"]
-    gists = summarize(interview).gists
     good, misses = 0, []
     for number, (gist, want) in enumerate(zip(gists, expected, strict=True), start=1):
         low = gist.lower()

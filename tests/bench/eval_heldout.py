@@ -26,6 +26,7 @@ from tests.bench.bench_summary import (
     facts_kept,
     lead3,
     mid_thought,
+    score_gists,
     textrank,
 )
 
@@ -41,20 +42,6 @@ def heldout_set(name: str) -> list[Case]:
         reference = (HELDOUT / f"{piece}.summary.txt").read_text(encoding="utf-8").split("\n")
         result.append(Case(piece, parse_interview(text), [r for r in reference if r.strip()]))
     return result
-
-
-def gists_answering(gists: Sequence[str], name: str) -> tuple[int, int, list[str]]:
-    expected = json.loads((HELDOUT / f"{name}.gists.json").read_text(encoding="utf-8"))["turns"]
-    good, misses = 0, []
-    for number, (gist, want) in enumerate(zip(gists, expected, strict=True), start=1):
-        low = gist.lower()
-        ok = any(a.lower() in low for a in want["any"]) and not any(
-            n.lower() in low for n in want["not"]
-        )
-        good += ok
-        if not ok:
-            misses.append(f"{number}: {gist}")
-    return good, len(expected), misses
 
 
 def report(
@@ -86,7 +73,7 @@ def report(
         gist_cell = "–"
         misses: list[str] = []
         if gists:
-            good, count, misses = gists_answering(piece_gists, case.name)
+            good, count, misses = score_gists(piece_gists, HELDOUT / f"{case.name}.gists.json")
             good_total += good
             gist_total += count
             gist_cell = f"{good}/{count}"
