@@ -26,6 +26,15 @@ from storage import Repository
 logger = logging.getLogger(__name__)
 
 
+def unlistenable(host: str, port: int, error: OSError) -> Fatal:
+    """The one line for a WEBHOOK_HOST:WEBHOOK_PORT the bot cannot listen on."""
+    return Fatal(
+        ExitCode.CONFIG,
+        f"WEBHOOK_HOST:WEBHOOK_PORT={host}:{port} cannot be listened on "
+        f"({error.strerror or error}); choose another WEBHOOK_PORT or stop what uses it",
+    )
+
+
 def webhook_path(settings: Settings) -> str:
     """Validate the webhook settings (before any network call); the path Telegram posts to."""
     return settings.require_webhook()
@@ -89,11 +98,7 @@ async def webhook_serving(
         try:
             await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         except OSError as error:
-            raise Fatal(
-                ExitCode.CONFIG,
-                f"WEBHOOK_HOST:WEBHOOK_PORT={host}:{port} cannot be listened on "
-                f"({error.strerror or error}); choose another WEBHOOK_PORT or stop what uses it",
-            ) from error
+            raise unlistenable(host, port, error) from error
         bound = int(runner.addresses[0][1])
         logger.info("Listening on %s:%d", host, bound)
         if register:

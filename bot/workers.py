@@ -46,7 +46,7 @@ from bot.config import Settings
 from bot.failures import ExitCode, Fatal, Reported
 from bot.publishing import ensure_seed
 from bot.shared_throttle import SharedBuckets
-from bot.webhook import register_webhook, remove_webhook, webhook_serving
+from bot.webhook import register_webhook, remove_webhook, unlistenable, webhook_serving
 from storage import Repository
 
 logger = logging.getLogger(__name__)
@@ -67,11 +67,7 @@ def check_port(settings: Settings) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             probe.bind((host, port))
     except OSError as error:
-        raise Fatal(
-            ExitCode.CONFIG,
-            f"WEBHOOK_HOST:WEBHOOK_PORT={host}:{port} cannot be listened on "
-            f"({error.strerror or error}); choose another WEBHOOK_PORT or stop what uses it",
-        ) from error
+        raise unlistenable(host, port, error) from error
 
 
 async def supervise(settings: Settings, token: str) -> None:
